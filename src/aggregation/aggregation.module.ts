@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { DistributedLock } from '../infra/lock/distributed-lock';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { RedisLayout } from './redis-layout';
+import { WindowCloser } from './window-closer';
+import { WindowPublisher } from './window-publisher';
+import { WindowsController } from './windows.controller';
+import { WindowsRepository } from './windows.repository';
+import { WindowsService } from './windows.service';
+
+@Module({
+  imports: [TenancyModule],
+  controllers: [WindowsController],
+  providers: [
+    {
+      provide: RedisLayout,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new RedisLayout(config.redisKeyPrefix, config.shards),
+    },
+    DistributedLock,
+    WindowsRepository,
+    WindowsService,
+    WindowPublisher,
+    WindowCloser,
+  ],
+  exports: [RedisLayout, WindowsService],
+})
+export class AggregationModule {}

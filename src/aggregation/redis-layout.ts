@@ -1,0 +1,66 @@
+export interface WindowRef {
+  shard: number;
+  tenantId: string;
+  windowStartMs: number;
+  customerId: string;
+}
+
+/**
+ * Every Redis key of the engine. Each key carries the hash tag `{shard}` so that all
+ * an event touches lives in one Redis Cluster slot; the customer id comes last in a
+ * window key because it is the only part that may itself contain ':'.
+ */
+export class RedisLayout {
+  constructor(
+    readonly prefix: string,
+    readonly shards: number,
+  ) {}
+
+  private tag(shard: number): string {
+    return `${this.prefix}{${shard}}`;
+  }
+
+  windowKey(ref: WindowRef): string {
+    return `${this.tag(ref.shard)}:w:${ref.tenantId}:${ref.windowStartMs}:${ref.customerId}`;
+  }
+
+  dedupKey(ref: WindowRef): string {
+    return `${this.tag(ref.shard)}:d:${ref.tenantId}:${ref.windowStartMs}:${ref.customerId}`;
+  }
+
+  /** Sorted set of windows with unflushed counts, scored by window end (ms). */
+  openIndex(shard: number): string {
+    return `${this.tag(shard)}:open`;
+  }
+
+  /** Sorted set of windows whose totals must be recomputed from Postgres raw events. */
+  recomputeIndex(shard: number): string {
+    return `${this.tag(shard)}:recompute`;
+  }
+
+  /** Stream of accepted events on their way to Postgres. */
+  stream(shard: number): string {
+    return `${this.tag(shard)}:events`;
+  }
+
+  closerLock(shard: number): string {
+    return `${this.tag(shard)}:lock:closer`;
+  }
+
+  updatesChannel(tenantId: string): string {
+    return `${this.prefix}updates:${tenantId}`;
+  }
+
+  parseWindowKey(key: string): WindowRef {
+    const match = /^\{(\d+)\}:w:([^:]+):(\d+):(.+)$/s.exec(key.slice(this.prefix.length));
+    if (!key.startsWith(this.prefix) || !match) {
+      throw new Error(`not a window key: ${key}`);
+    }
+    return {
+      shard: Number(match[1]),
+      tenantId: match[2],
+      windowStartMs: Number(match[3]),
+      customerId: match[4],
+    };
+  }
+}

@@ -1,0 +1,16 @@
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * FNV-1a over tenant and customer: stable across processes and versions, cheap, and
+ * spreads the customers of one tenant over every shard.
+ */
+export function shardOf(tenantId: string, customerId: string, shards: number): number {
+  let hash = FNV_OFFSET;
+  const key = `${tenantId}\u0000${customerId}`;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, FNV_PRIME) >>> 0;
+  }
+  return hash % shards;
+}

@@ -1,0 +1,169 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { DistributedLock } from '../infra/lock/distributed-lock';
+import { REDIS } from '../infra/redis/redis.tokens';
+import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
+import { RedisLayout } from './redis-layout';
+import { countersFromHash } from './window-hash';
+import { WindowPublisher } from './window-publisher';
+import { FlushRow, WindowsRepository } from './windows.repository';
+
+type ReleaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
+
+/**
+ * Every CLOSER_INTERVAL_MS, for each shard with work: take the shard's Redlock, write
+ * each due window's totals to Postgres (SET semantics, version + 1), recompute the
+ * windows Postgres owns, and publish the changes. Another instance holding the lock
+ * means that shard is being closed already, so it is skipped this tick.
+ */
+@Injectable()
+export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WindowCloser.name);
+  private readonly releaseFlushed: ReleaseCommand;
+  private readonly releaseRecomputed: ReleaseCommand;
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly layout: RedisLayout,
+    private readonly lock: DistributedLock,
+    private readonly windows: WindowsRepository,
+    private readonly publisher: WindowPublisher,
+    private readonly scheduler: SchedulerRegistry,
+  ) {
+    redis.defineCommand('tallyReleaseFlushed', { lua: RELEASE_FLUSHED_LUA });
+    redis.defineCommand('tallyReleaseRecomputed', { lua: RELEASE_RECOMPUTED_LUA });
+    const commands = redis as unknown as Record<string, ReleaseCommand>;
+    this.releaseFlushed = commands.tallyReleaseFlushed.bind(redis);
+    this.releaseRecomputed = commands.tallyReleaseRecomputed.bind(redis);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!runsJobs(this.config)) return;
+    const timer = setInterval(() => void this.tick(), this.config.closer.intervalMs);
+    this.scheduler.addInterval('window-closer', timer);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.scheduler.doesExist('interval', 'window-closer')) {
+      this.scheduler.deleteInterval('window-closer');
+    }
+    await this.running;
+  }
+
+  /** One pass; overlapping ticks are skipped, not queued. */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = this.closeAll()
+      .catch((error: Error) => this.logger.warn(`closer pass failed: ${error.message}`))
+      .finally(() => (this.running = undefined));
+    await this.running;
+  }
+
+  /** Closes every shard once; exposed for tests, which drive time through the config. */
+  async closeAll(): Promise<void> {
+    const [seconds, micros] = await this.redis.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    for (let shard = 0; shard < this.config.shards; shard++) {
+      if (await this.hasWork(shard, nowMs)) {
+        await this.lock.tryWithLock(this.layout.closerLock(shard), (signal) =>
+          this.closeShard(shard, nowMs, signal),
+        );
+      }
+    }
+  }
+
+  private dueBound(nowMs: number): number {
+    return nowMs - this.config.window.graceMs;
+  }
+
+  private async hasWork(shard: number, nowMs: number): Promise<boolean> {
+    const [due, recompute] = await Promise.all([
+      this.redis.zrangebyscore(
+        this.layout.openIndex(shard),
+        '-inf',
+        this.dueBound(nowMs),
+        'LIMIT',
+        0,
+        1,
+      ),
+      this.redis.zcard(this.layout.recomputeIndex(shard)),
+    ]);
+    return due.length > 0 || recompute > 0;
+  }
+
+  private async closeShard(shard: number, nowMs: number, signal: AbortSignal): Promise<void> {
+    const batch = this.config.closer.batchWindows;
+    const open = this.layout.openIndex(shard);
+    const due = await this.redis.zrangebyscore(
+      open,
+      '-inf',
+      this.dueBound(nowMs),
+      'LIMIT',
+      0,
+      batch,
+    );
+    const lost = await this.flush(open, due, signal);
+    const recomputeIndex = this.layout.recomputeIndex(shard);
+    if (lost.length > 0) {
+      // A due window whose hash expired (closers down past its retention): Postgres
+      // raw events still hold it, so recompute rather than lose it.
+      await this.redis.zadd(recomputeIndex, ...lost.flatMap((key) => [nowMs, key]));
+      await this.releaseFlushed(1 + lost.length, open, ...lost, ...lost.map(() => ''));
+    }
+    const requested = await this.redis.zrange(recomputeIndex, 0, batch - 1, 'WITHSCORES');
+    await this.recompute(recomputeIndex, requested, signal);
+  }
+
+  /** Flushes the given window hashes; returns the keys whose hash no longer exists. */
+  private async flush(open: string, keys: string[], signal: AbortSignal): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    keys.forEach((key) => pipeline.hgetall(key));
+    const hashes = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
+    const rows: FlushRow[] = [];
+    const lost: string[] = [];
+    hashes.forEach((hash, i) => {
+      const ref = this.layout.parseWindowKey(keys[i]);
+      if (Object.keys(hash).length === 0) lost.push(keys[i]);
+      else
+        rows.push({
+          ref,
+          windowEndMs: ref.windowStartMs + this.config.window.ms,
+          counters: countersFromHash(hash),
+        });
+    });
+    signal.throwIfAborted();
+    const changed = await this.windows.upsertFromRedis(rows);
+    const flushedKeys = rows.map((r) => this.layout.windowKey(r.ref));
+    const revs = rows.map((r) => String(r.counters.rev));
+    if (flushedKeys.length > 0) {
+      await this.releaseFlushed(1 + flushedKeys.length, open, ...flushedKeys, ...revs);
+    }
+    await this.publisher.published(changed);
+    return lost;
+  }
+
+  private async recompute(index: string, withScores: string[], signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < withScores.length; i += 2) {
+      signal.throwIfAborted();
+      const ref = this.layout.parseWindowKey(withScores[i]);
+      const changed = await this.windows.recomputeFromRaw(
+        ref,
+        this.config.window.ms,
+        this.config.window.graceMs,
+      );
+      await this.publisher.published(changed);
+    }
+    if (withScores.length > 0) await this.releaseRecomputed(1, index, ...withScores);
+  }
+}

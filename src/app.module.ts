@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ClsModule } from 'nestjs-cls';
+import { AggregationModule } from './aggregation/aggregation.module';
+import { ProblemFilter } from './common/errors/problem.filter';
+import { type AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { DatabaseModule } from './infra/database/database.module';
+import { RedisModule } from './infra/redis/redis.module';
+import { IngestionModule } from './ingestion/ingestion.module';
+import { PersistenceModule } from './persistence/persistence.module';
+import { TenancyModule } from './tenancy/tenancy.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ClsModule.forRoot({ global: true, middleware: { mount: true } }),
+        ScheduleModule.forRoot(),
+        DatabaseModule,
+        RedisModule,
+        TenancyModule,
+        AggregationModule,
+        PersistenceModule,
+        IngestionModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import { DomainError, ErrorCode, FieldError } from '../errors/domain-error';
+
+const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false });
+addFormats.default(ajv);
+const queryAjv = new Ajv({ allErrors: true, strict: true, coerceTypes: true, useDefaults: true });
+addFormats.default(queryAjv);
+
+/** Compiles a JSON Schema into a function that returns the typed value or throws a 400 problem. */
+export function validateBody<T>(schema: object): (value: unknown) => T {
+  return compile<T>(ajv, schema);
+}
+
+/** Like validateBody, but coerces query-string values and fills defaults. */
+export function validateQuery<T>(schema: object): (value: unknown) => T {
+  return compile<T>(queryAjv, schema);
+}
+
+function compile<T>(instance: Ajv, schema: object): (value: unknown) => T {
+  const validate = instance.compile<T>(schema);
+  return (value: unknown) => {
+    const copy: unknown = value && typeof value === 'object' ? { ...value } : value;
+    if (validate(copy)) return copy;
+    throw new DomainError(ErrorCode.ValidationFailed, 'The request is not valid.', {
+      errors: (validate.errors ?? []).map((e) => toFieldError(e)),
+    });
+  };
+}
+
+export function toFieldError(error: ErrorObject, base = ''): FieldError {
+  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  if (error.keyword === 'required') {
+    return {
+      path: `${base}${error.instancePath}/${params.missingProperty}`,
+      message: 'is required',
+    };
+  }
+  if (error.keyword === 'additionalProperties') {
+    return {
+      path: `${base}${error.instancePath}/${params.additionalProperty}`,
+      message: 'is not a known field',
+    };
+  }
+  return { path: `${base}${error.instancePath}`, message: error.message ?? 'is invalid' };
+}

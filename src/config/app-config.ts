@@ -1,0 +1,61 @@
+export type AppRole = 'all' | 'api' | 'worker';
+export type AppProfile = 'dev' | 'test' | 'prod';
+
+/** The one typed configuration object, built once from the environment at boot. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  role: AppRole;
+  profile: AppProfile;
+  instanceId: string;
+  databaseUrl: string;
+  databasePoolSize: number;
+  redisUrl: string;
+  /** Namespaces every Redis key and channel, so tests (and tenants of one Redis) can share it. */
+  redisKeyPrefix: string;
+  adminToken: string;
+  apiKeySecret: string;
+  apiKeyCacheMs: number;
+  shards: number;
+  window: {
+    ms: number;
+    graceMs: number;
+    maxLatenessMs: number;
+    /** How long a window hash and its dedup set outlive max lateness, so a late flush can still read them. */
+    retentionMarginMs: number;
+  };
+  ingest: {
+    maxEventsPerRequest: number;
+    bodyLimitBytes: number;
+    metadataLimitBytes: number;
+    batchDelayMs: number;
+    batchMaxEvents: number;
+    maxFutureSkewMs: number;
+    retentionMs: number;
+    streamHighWater: number;
+  };
+  persistence: {
+    readCount: number;
+    idleDelayMs: number;
+    claimIdleMs: number;
+    partitionDaysAhead: number;
+  };
+  closer: {
+    intervalMs: number;
+    batchWindows: number;
+  };
+  lock: {
+    ttlMs: number;
+    retryCount: number;
+    retryDelayMs: number;
+    retryJitterMs: number;
+  };
+  shutdownTimeoutMs: number;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** Background jobs (persistence worker, closer, partition upkeep) run on `all` and `worker`. */
+export function runsJobs(config: AppConfig): boolean {
+  return config.role !== 'api';
+}

@@ -1,0 +1,48 @@
+/**
+ * The environment the service accepts, as JSON Schema: ajv coerces the strings,
+ * fills defaults and reports the first bad variable by name.
+ */
+export const envSchema = {
+  type: 'object',
+  required: ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'API_KEY_SECRET'],
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    APP_ROLE: { enum: ['all', 'api', 'worker'], default: 'all' },
+    APP_PROFILE: { enum: ['dev', 'test', 'prod'], default: 'dev' },
+    INSTANCE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+    DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    DATABASE_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.-]*:?$', default: '' },
+    ADMIN_TOKEN: { type: 'string', minLength: 16 },
+    API_KEY_SECRET: { type: 'string', minLength: 32 },
+    API_KEY_CACHE_SECONDS: { type: 'number', minimum: 0, maximum: 300, default: 5 },
+    SHARDS: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
+    WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 30 },
+    WINDOW_GRACE_SECONDS: { type: 'number', minimum: 0, maximum: 3600, default: 5 },
+    MAX_LATENESS_SECONDS: { type: 'integer', minimum: 0, maximum: 604800, default: 3600 },
+    DEDUP_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 604800, default: 600 },
+    INGEST_MAX_EVENTS_PER_REQUEST: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+    INGEST_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, default: 5242880 },
+    INGEST_METADATA_LIMIT_BYTES: { type: 'integer', minimum: 64, maximum: 65536, default: 4096 },
+    INGEST_BATCH_DELAY_MS: { type: 'number', minimum: 0, maximum: 50, default: 2 },
+    INGEST_BATCH_MAX_EVENTS: { type: 'integer', minimum: 1, maximum: 20000, default: 2000 },
+    INGEST_MAX_FUTURE_SKEW_SECONDS: { type: 'integer', minimum: 0, maximum: 86400, default: 300 },
+    RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
+    STREAM_HIGH_WATER: { type: 'integer', minimum: 1, default: 50000 },
+    PERSIST_READ_COUNT: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+    PERSIST_IDLE_DELAY_MS: { type: 'integer', minimum: 1, maximum: 5000, default: 50 },
+    PERSIST_CLAIM_IDLE_MS: { type: 'integer', minimum: 100, default: 30000 },
+    PARTITION_DAYS_AHEAD: { type: 'integer', minimum: 1, maximum: 60, default: 3 },
+    CLOSER_INTERVAL_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 1000 },
+    CLOSER_BATCH_WINDOWS: { type: 'integer', minimum: 1, maximum: 5000, default: 500 },
+    LOCK_TTL_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+    LOCK_RETRY_COUNT: { type: 'integer', minimum: 0, maximum: 100, default: 0 },
+    LOCK_RETRY_DELAY_MS: { type: 'integer', minimum: 0, maximum: 10000, default: 200 },
+    LOCK_RETRY_JITTER_MS: { type: 'integer', minimum: 0, maximum: 10000, default: 100 },
+    SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 10000 },
+  },
+} as const;
+
+export type RawEnv = Record<string, string | undefined>;

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Ajv } from 'ajv';
+import { AppConfig, AppProfile, AppRole } from './app-config';
+import { envSchema, RawEnv } from './env.schema';
+
+export class ConfigError extends Error {}
+
+const validate = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false }).compile(
+  envSchema,
+);
+
+/** Validates the environment and builds the config; throws one line naming the bad variable. */
+export function loadConfig(raw: RawEnv): AppConfig {
+  const env: Record<string, unknown> = {};
+  for (const key of Object.keys(envSchema.properties)) {
+    const value = raw[key];
+    if (value !== undefined && value !== '') env[key] = value;
+  }
+  if (!validate(env)) {
+    const [error] = validate.errors ?? [];
+    const name =
+      error?.instancePath.slice(1) || String(error?.params?.missingProperty ?? 'environment');
+    const reason = error?.keyword === 'required' ? 'is required' : (error?.message ?? 'is invalid');
+    throw new ConfigError(`Invalid configuration: ${name} ${reason}`);
+  }
+  return toConfig(env);
+}
+
+function toConfig(e: Record<string, unknown>): AppConfig {
+  const num = (k: string) => e[k] as number;
+  const str = (k: string) => e[k] as string;
+  const window = {
+    ms: num('WINDOW_SECONDS') * 1000,
+    graceMs: num('WINDOW_GRACE_SECONDS') * 1000,
+    maxLatenessMs: num('MAX_LATENESS_SECONDS') * 1000,
+    retentionMarginMs: num('DEDUP_TTL_SECONDS') * 1000,
+  };
+  if (window.maxLatenessMs < window.graceMs) {
+    throw new ConfigError(
+      'Invalid configuration: MAX_LATENESS_SECONDS must be at least WINDOW_GRACE_SECONDS',
+    );
+  }
+  return {
+    port: num('PORT'),
+    host: str('HOST'),
+    role: str('APP_ROLE') as AppRole,
+    profile: str('APP_PROFILE') as AppProfile,
+    instanceId: (e.INSTANCE_ID as string | undefined) ?? defaultInstanceId(),
+    databaseUrl: str('DATABASE_URL'),
+    databasePoolSize: num('DATABASE_POOL_SIZE'),
+    redisUrl: str('REDIS_URL'),
+    redisKeyPrefix: str('REDIS_KEY_PREFIX'),
+    adminToken: str('ADMIN_TOKEN'),
+    apiKeySecret: str('API_KEY_SECRET'),
+    apiKeyCacheMs: num('API_KEY_CACHE_SECONDS') * 1000,
+    shards: num('SHARDS'),
+    window,
+    ingest: {
+      maxEventsPerRequest: num('INGEST_MAX_EVENTS_PER_REQUEST'),
+      bodyLimitBytes: num('INGEST_BODY_LIMIT_BYTES'),
+      metadataLimitBytes: num('INGEST_METADATA_LIMIT_BYTES'),
+      batchDelayMs: num('INGEST_BATCH_DELAY_MS'),
+      batchMaxEvents: num('INGEST_BATCH_MAX_EVENTS'),
+      maxFutureSkewMs: num('INGEST_MAX_FUTURE_SKEW_SECONDS') * 1000,
+      retentionMs: num('RETENTION_DAYS') * 86_400_000,
+      streamHighWater: num('STREAM_HIGH_WATER'),
+    },
+    persistence: {
+      readCount: num('PERSIST_READ_COUNT'),
+      idleDelayMs: num('PERSIST_IDLE_DELAY_MS'),
+      claimIdleMs: num('PERSIST_CLAIM_IDLE_MS'),
+      partitionDaysAhead: num('PARTITION_DAYS_AHEAD'),
+    },
+    closer: {
+      intervalMs: num('CLOSER_INTERVAL_MS'),
+      batchWindows: num('CLOSER_BATCH_WINDOWS'),
+    },
+    lock: {
+      ttlMs: num('LOCK_TTL_MS'),
+      retryCount: num('LOCK_RETRY_COUNT'),
+      retryDelayMs: num('LOCK_RETRY_DELAY_MS'),
+      retryJitterMs: num('LOCK_RETRY_JITTER_MS'),
+    },
+    shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS'),
+  };
+}
+
+function defaultInstanceId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}

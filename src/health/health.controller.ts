@@ -1,0 +1,33 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Public } from '../tenancy/auth.decorators';
+import { RedisHealthIndicator } from './redis.health';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+  ) {}
+
+  /** The process is up; says nothing of its dependencies (a restart would not fix them). */
+  @Get('live')
+  @Public()
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Ready to take traffic: Postgres and Redis answer. 503 otherwise. */
+  @Get('ready')
+  @Public()
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      () => this.db.pingCheck('postgres', { timeout: 1000 }),
+      () => this.redis.check('redis'),
+    ]);
+  }
+}

@@ -1,0 +1,59 @@
+import { Inject, Injectable, Logger, BeforeApplicationShutdown } from '@nestjs/common';
+import { ExecutionError, Redlock, type RedlockAbortSignal } from '@sesamecare-oss/redlock';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { REDIS } from '../redis/redis.tokens';
+
+export type LockOutcome<T> = { acquired: true; result: T } | { acquired: false };
+
+/**
+ * Redlock around a routine: TTL, retries and jitter from config, the lock extended
+ * automatically while the routine runs (the signal aborts if an extension fails) and
+ * released in `finally`. A lock that cannot be had is a normal outcome, not an error:
+ * another instance is doing the work.
+ */
+@Injectable()
+export class DistributedLock implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(DistributedLock.name);
+  private readonly redlock: Redlock;
+  private readonly held = new Set<Promise<unknown>>();
+
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    const { retryCount, retryDelayMs, retryJitterMs } = config.lock;
+    this.redlock = new Redlock([redis], {
+      retryCount,
+      retryDelay: retryDelayMs,
+      retryJitter: retryJitterMs,
+      automaticExtensionThreshold: Math.min(500, Math.floor(config.lock.ttlMs / 3)),
+    });
+    this.redlock.on('error', (error: Error) => this.logger.debug(`redlock: ${error.message}`));
+  }
+
+  async tryWithLock<T>(
+    resource: string,
+    routine: (signal: RedlockAbortSignal) => Promise<T>,
+  ): Promise<LockOutcome<T>> {
+    let entered = false;
+    const run = this.redlock.using([resource], this.config.lock.ttlMs, async (signal) => {
+      entered = true;
+      return routine(signal);
+    });
+    this.held.add(run);
+    try {
+      return { acquired: true, result: await run };
+    } catch (error) {
+      if (!entered && error instanceof ExecutionError) return { acquired: false };
+      throw error;
+    } finally {
+      this.held.delete(run);
+    }
+  }
+
+  /** Lets routines holding a lock finish (and release it) before the connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.held]);
+  }
+}

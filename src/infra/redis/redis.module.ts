@@ -1,0 +1,37 @@
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { REDIS } from './redis.tokens';
+
+export function createRedis(config: AppConfig, name: string): Redis {
+  const logger = new Logger(`Redis:${name}`);
+  const client = new Redis(config.redisUrl, {
+    connectionName: `tally:${config.instanceId}:${name}`,
+    // Fail a command fast while disconnected instead of queueing it forever: the
+    // caller turns the error into a 503 with Retry-After, never a silent hang.
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  client.on('error', (err: Error) => logger.warn(`connection error: ${err.message}`));
+  return client;
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: REDIS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => createRedis(config, 'commands'),
+    },
+  ],
+  exports: [REDIS],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

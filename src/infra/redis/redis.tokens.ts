@@ -1,0 +1,2 @@
+/** The shared command connection (non-blocking commands and scripts). */
+export const REDIS = Symbol('REDIS');

@@ -1,0 +1,45 @@
+const count = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
+const label = (maxLength: number) =>
+  ({ type: 'string', minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }) as const;
+
+/** One metering event as producers send it; also the OpenAPI schema of the request body. */
+export const meteringEventSchema = {
+  type: 'object',
+  required: ['eventId', 'timestamp', 'customerId', 'apiEndpoint'],
+  additionalProperties: false,
+  properties: {
+    eventId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[\\u0021-\\u007e]+$',
+      description: 'Producer-chosen unique id (a UUID is recommended); the dedup key.',
+    },
+    timestamp: {
+      type: 'string',
+      format: 'date-time',
+      description: 'RFC 3339 time of the call, with a zone.',
+    },
+    tenantId: { type: 'string', format: 'uuid', description: 'Optional; must match the key.' },
+    customerId: label(128),
+    apiEndpoint: label(512),
+    metadata: {
+      type: 'object',
+      description: 'Counts are non-negative integers; extra keys are kept (size-capped).',
+      properties: {
+        tokens: { ...count, description: 'Defaults to inputTokens + outputTokens.' },
+        inputTokens: count,
+        outputTokens: count,
+        latencyMs: count,
+        model: label(128),
+      },
+    },
+  },
+} as const;
+
+export const ingestBodySchema = {
+  oneOf: [
+    meteringEventSchema,
+    { type: 'array', minItems: 1, maxItems: 1000, items: meteringEventSchema },
+  ],
+} as const;

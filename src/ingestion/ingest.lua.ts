@@ -1,0 +1,93 @@
+/**
+ * One call per shard batch, atomic. KEYS: stream, open index, then for each window its
+ * hash and its dedup set. ARGV: grace ms, max lateness ms, retention margin ms, window
+ * count, then per window: end ms, event count, and per event 8 values (eventId, tokens,
+ * input, output, latency or -1, endpoint, model or '', the event as stream JSON).
+ *
+ * Dedup is one SADD per event; the events that prove new are summed in Lua so each
+ * window hash gets one set of HINCRBYs per batch, and the whole batch is one XADD.
+ * Time comes from Redis so every instance judges lateness by the same clock. Events
+ * past max lateness skip Redis counting and only go to the stream: Postgres owns
+ * their window (the persistence worker asks for a recompute).
+ * Returns one outcome per event, in order (see IngestOutcome).
+ */
+export const INGEST_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local grace = tonumber(ARGV[1])
+local maxLate = tonumber(ARGV[2])
+local margin = tonumber(ARGV[3])
+local nw = tonumber(ARGV[4])
+local a = 5
+local out = {}
+local fresh = {}
+for w = 1, nw do
+  local hkey = KEYS[1 + 2 * w]
+  local dkey = KEYS[2 + 2 * w]
+  local wend = tonumber(ARGV[a])
+  local n = tonumber(ARGV[a + 1])
+  a = a + 2
+  if now > wend + maxLate then
+    for i = 1, n do
+      fresh[#fresh + 1] = ARGV[a + 7]
+      out[#out + 1] = 2
+      a = a + 8
+    end
+  else
+    local calls, tokens, tin, tout, lat, latn = 0, 0, 0, 0, 0, 0
+    local ep, md = {}, {}
+    for i = 1, n do
+      if redis.call('SADD', dkey, ARGV[a]) == 1 then
+        local tk = tonumber(ARGV[a + 1])
+        calls = calls + 1
+        tokens = tokens + tk
+        tin = tin + tonumber(ARGV[a + 2])
+        tout = tout + tonumber(ARGV[a + 3])
+        local l = tonumber(ARGV[a + 4])
+        if l >= 0 then lat = lat + l; latn = latn + 1 end
+        local e = ep[ARGV[a + 5]]
+        if e == nil then e = {0, 0}; ep[ARGV[a + 5]] = e end
+        e[1] = e[1] + 1; e[2] = e[2] + tk
+        if ARGV[a + 6] ~= '' then
+          local m = md[ARGV[a + 6]]
+          if m == nil then m = {0, 0}; md[ARGV[a + 6]] = m end
+          m[1] = m[1] + 1; m[2] = m[2] + tk
+        end
+        fresh[#fresh + 1] = ARGV[a + 7]
+        out[#out + 1] = 1
+      else
+        out[#out + 1] = 0
+      end
+      a = a + 8
+    end
+    local expireAt = wend + maxLate + margin
+    redis.call('PEXPIREAT', dkey, expireAt)
+    if calls > 0 then
+      redis.call('HINCRBY', hkey, 'calls', calls)
+      redis.call('HINCRBY', hkey, 'tokens', tokens)
+      redis.call('HINCRBY', hkey, 'in', tin)
+      redis.call('HINCRBY', hkey, 'out', tout)
+      if latn > 0 then
+        redis.call('HINCRBY', hkey, 'lat', lat)
+        redis.call('HINCRBY', hkey, 'latn', latn)
+      end
+      for k, v in pairs(ep) do
+        redis.call('HINCRBY', hkey, 'ec:' .. k, v[1])
+        redis.call('HINCRBY', hkey, 'et:' .. k, v[2])
+      end
+      for k, v in pairs(md) do
+        redis.call('HINCRBY', hkey, 'mc:' .. k, v[1])
+        redis.call('HINCRBY', hkey, 'mt:' .. k, v[2])
+      end
+      if now > wend + grace then redis.call('HINCRBY', hkey, 'late', calls) end
+      redis.call('HINCRBY', hkey, 'rev', 1)
+      redis.call('PEXPIREAT', hkey, expireAt)
+      redis.call('ZADD', KEYS[2], wend, hkey)
+    end
+  end
+end
+if #fresh > 0 then
+  redis.call('XADD', KEYS[1], '*', 'e', '[' .. table.concat(fresh, ',') .. ']')
+end
+return out
+`;

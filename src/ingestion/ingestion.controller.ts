@@ -1,0 +1,37 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { openApi } from '../common/openapi/json-schema';
+import { ProblemResponses } from '../common/openapi/problem-responses';
+import { RequireScope } from '../tenancy/auth.decorators';
+import { TenantContext } from '../tenancy/tenant-context';
+import { ingestBodySchema } from './event.schema';
+import { EventValidator } from './event-validator';
+import { IngestionService, IngestResult } from './ingestion.service';
+
+@ApiTags('events')
+@ApiSecurity('apiKey')
+@Controller('v1/events')
+export class IngestionController {
+  constructor(
+    private readonly validator: EventValidator,
+    private readonly ingestion: IngestionService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequireScope('ingest')
+  @ApiBody({ schema: openApi(ingestBodySchema) })
+  @ApiAcceptedResponse({
+    schema: openApi({
+      type: 'object',
+      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } },
+    }),
+  })
+  @ProblemResponses(400, 401, 403, 413, 415, 503)
+  async ingest(@Body() body: unknown): Promise<IngestResult> {
+    const now = Date.now();
+    const events = this.validator.validate(body, this.context.tenantId(), now);
+    return this.ingestion.ingest(events, now);
+  }
+}

@@ -1,0 +1,58 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { shardOf } from '../aggregation/shard';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { StreamBacklog } from '../persistence/stream-backlog';
+import { IngestBatcher } from './ingest-batcher';
+import { IngestOutcome, MeteringEvent } from './metering-event';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+}
+
+@Injectable()
+export class IngestionService {
+  private readonly logger = new Logger(IngestionService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly batcher: IngestBatcher,
+    private readonly backlog: StreamBacklog,
+  ) {}
+
+  /**
+   * Counts the events once each. If Redis fails part-way, the caller gets a 503 and
+   * retries the whole request: dedup turns the part already counted into duplicates.
+   */
+  async ingest(events: MeteringEvent[], receivedAtMs: number): Promise<IngestResult> {
+    if (this.backlog.isAboveHighWater()) {
+      throw new DomainError(ErrorCode.Unavailable, 'Persistence is behind; retry shortly.', {
+        retryAfterSeconds: 2,
+      });
+    }
+    const byShard = new Map<number, MeteringEvent[]>();
+    for (const event of events) {
+      const shard = shardOf(event.tenantId, event.customerId, this.config.shards);
+      const list = byShard.get(shard);
+      if (list) list.push(event);
+      else byShard.set(shard, [event]);
+    }
+    let outcomes: IngestOutcome[][];
+    try {
+      outcomes = await Promise.all(
+        [...byShard].map(([shard, list]) => this.batcher.submit(shard, list, receivedAtMs)),
+      );
+    } catch (error) {
+      this.logger.error(`ingest script failed: ${(error as Error).message}`);
+      throw new DomainError(ErrorCode.Unavailable, 'The event store is unavailable; retry.', {
+        retryAfterSeconds: 1,
+      });
+    }
+    let duplicates = 0;
+    for (const list of outcomes) {
+      for (const outcome of list) if (outcome === IngestOutcome.Duplicate) duplicates++;
+    }
+    return { accepted: events.length - duplicates, duplicates };
+  }
+}

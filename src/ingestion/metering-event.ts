@@ -1,0 +1,35 @@
+/** An event after validation and normalisation, as the hot path handles it. */
+export interface MeteringEvent {
+  eventId: string;
+  timestampMs: number;
+  tenantId: string;
+  customerId: string;
+  endpoint: string;
+  tokens: number;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs?: number;
+  model?: string;
+  /** The producer's metadata with `tokens` filled in; stored as JSONB. */
+  metadata: Record<string, unknown>;
+}
+
+/** What one event becomes in the persistence stream (short keys: it is written per event). */
+export interface StreamedEvent {
+  i: string;
+  t: string;
+  c: string;
+  ts: number;
+  e: string;
+  m: Record<string, unknown>;
+  /** Received at (ms), the arrival time that decides whether an event was late. */
+  r: number;
+}
+
+/** Per-event outcome of the ingest script. */
+export enum IngestOutcome {
+  Duplicate = 0,
+  Counted = 1,
+  /** Beyond max lateness: stored raw, the window is recomputed from Postgres. */
+  BeyondLateness = 2,
+}

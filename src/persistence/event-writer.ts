@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { RedisLayout } from '../aggregation/redis-layout';
+import { isBeyondLateness, windowStartOf } from '../aggregation/window-math';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { REDIS } from '../infra/redis/redis.tokens';
+import type { StreamedEvent } from '../ingestion/metering-event';
+import { INSERT_EVENTS_SQL, UPSERT_CUSTOMERS_SQL } from './event-writer.sql';
+
+export type StreamEntry = [id: string, fields: string[]];
+
+/**
+ * Writes one shard's stream entries to Postgres in one transaction, then asks for a
+ * recompute of every window that Redis no longer owns (see docs/consistency.md).
+ */
+@Injectable()
+export class EventWriter {
+  private readonly logger = new Logger(EventWriter.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly layout: RedisLayout,
+  ) {}
+
+  async write(shard: number, entries: StreamEntry[]): Promise<number> {
+    const events = entries.flatMap(([id, fields]) => parseEntry(id, fields, this.logger));
+    if (events.length > 0) {
+      await this.insert(events);
+      await this.requestRecomputes(shard, events);
+    }
+    return events.length;
+  }
+
+  private async insert(events: StreamedEvent[]): Promise<void> {
+    const cols = {
+      eventId: [] as string[],
+      tenantId: [] as string[],
+      customerId: [] as string[],
+      ts: [] as string[],
+      endpoint: [] as string[],
+      metadata: [] as string[],
+      receivedAt: [] as string[],
+    };
+    for (const e of events) {
+      cols.eventId.push(e.i);
+      cols.tenantId.push(e.t);
+      cols.customerId.push(e.c);
+      cols.ts.push(new Date(e.ts).toISOString());
+      cols.endpoint.push(e.e);
+      cols.metadata.push(JSON.stringify(e.m));
+      cols.receivedAt.push(new Date(e.r).toISOString());
+    }
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(UPSERT_CUSTOMERS_SQL, [cols.tenantId, cols.customerId]);
+      await manager.query(INSERT_EVENTS_SQL, Object.values(cols));
+    });
+  }
+
+  /**
+   * A window past max lateness (less the grace, for clock skew between this process
+   * and Redis) is owned by Postgres: any event committed for it triggers a recompute
+   * from raw events, which is exact whatever order the commits happened in.
+   */
+  private async requestRecomputes(shard: number, events: StreamedEvent[]): Promise<void> {
+    const { ms, maxLatenessMs, graceMs } = this.config.window;
+    const now = Date.now();
+    const keys = new Set<string>();
+    for (const e of events) {
+      const windowStartMs = windowStartOf(e.ts, ms);
+      if (isBeyondLateness(windowStartMs + ms, maxLatenessMs - graceMs, now)) {
+        keys.add(this.layout.windowKey({ shard, tenantId: e.t, customerId: e.c, windowStartMs }));
+      }
+    }
+    if (keys.size === 0) return;
+    const args = [...keys].flatMap((key) => [now, key]);
+    await this.redis.zadd(this.layout.recomputeIndex(shard), ...args);
+  }
+}
+
+function parseEntry(id: string, fields: string[], logger: Logger): StreamedEvent[] {
+  const index = fields.indexOf('e');
+  try {
+    return JSON.parse(fields[index + 1]) as StreamedEvent[];
+  } catch {
+    // Only this service writes the stream; an unreadable entry is a bug, not input.
+    logger.error(`stream entry ${id} is unreadable and is skipped`);
+    return [];
+  }
+}

@@ -1,0 +1,64 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+
+const DAY_MS = 86_400_000;
+const PARTITION_LOCK_KEY = 727_002;
+const HOURLY = 3_600_000;
+
+export function partitionName(dayStartMs: number): string {
+  return `usage_events_p${new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
+}
+
+/** Creates the daily (UTC) partitions of usage_events from yesterday to N days ahead. */
+@Injectable()
+export class PartitionMaintainer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PartitionMaintainer.name);
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!runsJobs(this.config)) return;
+    await this.ensureLogged();
+    this.timer = setInterval(() => void this.ensureLogged(), HOURLY);
+    this.timer.unref();
+  }
+
+  /** A failure is logged, not fatal: rows without a partition land in the default one. */
+  private async ensureLogged(): Promise<void> {
+    await this.ensure(Date.now()).catch((error: Error) =>
+      this.logger.error(`partition maintenance failed: ${error.message}`),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async ensure(nowMs: number): Promise<void> {
+    const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+    await this.dataSource.transaction(async (manager) => {
+      // Serialises instances: CREATE ... IF NOT EXISTS alone can still race on the catalog.
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK_KEY]);
+      for (let day = -1; day <= this.config.persistence.partitionDaysAhead; day++) {
+        const from = today + day * DAY_MS;
+        await manager.query(
+          `CREATE TABLE IF NOT EXISTS ${partitionName(from)} PARTITION OF usage_events
+             FOR VALUES FROM ('${new Date(from).toISOString()}') TO ('${new Date(from + DAY_MS).toISOString()}')`,
+        );
+      }
+    });
+    this.logger.debug('partitions ensured');
+  }
+}
