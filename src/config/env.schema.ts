@@ -14,7 +14,7 @@ export const envSchema = {
     DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     DATABASE_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
-    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.-]*:?$', default: '' },
+    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{0,64}$', default: '' },
     ADMIN_TOKEN: { type: 'string', minLength: 16 },
     API_KEY_SECRET: { type: 'string', minLength: 32 },
     API_KEY_CACHE_SECONDS: { type: 'number', minimum: 0, maximum: 300, default: 5 },

@@ -1,0 +1,67 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/persistence/data-source';
+import { runMigrationsLocked } from '../../src/persistence/run-migrations';
+import { reachable, TEMPLATE_DB, withDatabase } from './services';
+
+interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+declare global {
+  var __TALLY_CONTAINERS__: Stoppable[] | undefined;
+}
+
+/**
+ * Finds real Postgres and Redis: DATABASE_URL / REDIS_URL when set, else the local
+ * services if they answer, else Testcontainers; if none works, fails loudly rather
+ * than letting every integration test skip. Then migrates a template database that
+ * each test file clones (CREATE DATABASE … TEMPLATE), so files never share state.
+ */
+export default async function globalSetup(): Promise<void> {
+  process.env.DATABASE_URL ??= await localOrContainerPostgres();
+  process.env.REDIS_URL ??= await localOrContainerRedis();
+  const admin = new Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+  } finally {
+    await admin.end();
+  }
+  const dataSource = await new DataSource(
+    dataSourceOptions(withDatabase(process.env.DATABASE_URL, TEMPLATE_DB), 2),
+  ).initialize();
+  try {
+    await runMigrationsLocked(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function localOrContainerPostgres(): Promise<string> {
+  if (await reachable('127.0.0.1', 5432)) return 'postgres://postgres@127.0.0.1:5432/postgres';
+  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+  const container = await new PostgreSqlContainer('postgres:16-alpine').start().catch(noEngine);
+  track(container);
+  return container.getConnectionUri();
+}
+
+async function localOrContainerRedis(): Promise<string> {
+  if (await reachable('127.0.0.1', 6379)) return 'redis://127.0.0.1:6379';
+  const { RedisContainer } = await import('@testcontainers/redis');
+  const container = await new RedisContainer('redis:7-alpine').start().catch(noEngine);
+  track(container);
+  return container.getConnectionUrl();
+}
+
+function track(container: Stoppable): void {
+  (globalThis.__TALLY_CONTAINERS__ ??= []).push(container);
+}
+
+function noEngine(error: Error): never {
+  throw new Error(
+    `Integration tests need Postgres and Redis: set DATABASE_URL/REDIS_URL, run them locally, ` +
+      `or provide a Docker engine for Testcontainers (${error.message})`,
+  );
+}

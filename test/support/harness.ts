@@ -1,0 +1,133 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { createApp, shutdown } from '../../src/bootstrap';
+import type { AppConfig } from '../../src/config/app-config';
+import type { RawEnv } from '../../src/config/env.schema';
+import { loadConfig } from '../../src/config/load-config';
+import { TEMPLATE_DB, withDatabase } from './services';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/**
+ * One test file's world: its own database cloned from the migrated template, its own
+ * Redis key prefix, and the app instances it starts on them.
+ */
+export class TestStack {
+  readonly apps: NestFastifyApplication[] = [];
+
+  private constructor(
+    readonly env: RawEnv,
+    readonly pg: Client,
+    readonly redis: Redis,
+    private readonly database: string,
+  ) {}
+
+  static async create(overrides: RawEnv = {}): Promise<TestStack> {
+    const baseUrl = requireEnv('DATABASE_URL');
+    const database = `tally_test_${randomBytes(6).toString('hex')}`;
+    const admin = new Client({ connectionString: baseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DB}`);
+    } finally {
+      await admin.end();
+    }
+    const env: RawEnv = {
+      DATABASE_URL: withDatabase(baseUrl, database),
+      REDIS_URL: requireEnv('REDIS_URL'),
+      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+      ADMIN_TOKEN,
+      API_KEY_SECRET: 'test-api-key-secret-0123456789abcdef',
+      APP_PROFILE: 'test',
+      WINDOW_SECONDS: '2',
+      WINDOW_GRACE_SECONDS: '0.5',
+      MAX_LATENESS_SECONDS: '30',
+      DEDUP_TTL_SECONDS: '60',
+      CLOSER_INTERVAL_MS: '100',
+      PERSIST_IDLE_DELAY_MS: '10',
+      INGEST_BATCH_DELAY_MS: '1',
+      DATABASE_POOL_SIZE: '4',
+      ...overrides,
+    };
+    const pg = new Client({ connectionString: env.DATABASE_URL });
+    await pg.connect();
+    return new TestStack(env, pg, new Redis(requireEnv('REDIS_URL')), database);
+  }
+
+  get prefix(): string {
+    return this.env.REDIS_KEY_PREFIX ?? '';
+  }
+
+  config(overrides: RawEnv = {}): AppConfig {
+    return loadConfig({
+      INSTANCE_ID: `test-${randomUUID().slice(0, 8)}`,
+      ...this.env,
+      ...overrides,
+    });
+  }
+
+  /** Starts an instance (not listening; requests go through Fastify's inject). */
+  async start(overrides: RawEnv = {}): Promise<NestFastifyApplication> {
+    const app = await createApp(this.config(overrides));
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    this.apps.push(app);
+    return app;
+  }
+
+  async stop(app: NestFastifyApplication): Promise<void> {
+    this.apps.splice(this.apps.indexOf(app), 1);
+    await shutdown(app);
+  }
+
+  /** Redis keys of this stack matching a pattern after the prefix. */
+  async keys(pattern = '*'): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${this.prefix}${pattern}`,
+        'COUNT',
+        1000,
+      );
+      found.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    return found;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.apps].map((app) => this.stop(app)));
+    const keys = await this.keys();
+    if (keys.length > 0) await this.redis.del(...keys);
+    await this.redis.quit();
+    await this.pg.end();
+    const admin = new Client({ connectionString: requireEnv('DATABASE_URL') });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: the integration global setup did not run`);
+  return value;
+}
+
+/** Polls until the check passes or the time is up, then rethrows its last failure. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
