@@ -24,7 +24,7 @@ describe('events travel ingest → Redis windows → closer → Postgres', () =>
     expect(first).toMatchObject({ status: 202, body: { accepted: 300, duplicates: 0 } });
     const retry = await ingest(app, key, events);
     expect(retry).toMatchObject({ status: 202, body: { accepted: 0, duplicates: 300 } });
-    const single = await ingest(app, key, events[0]);
+    const single = await ingest(app, key, { ...events[0], tenantId });
     expect(single.body).toEqual({ accepted: 0, duplicates: 1 });
 
     const expected = expectedWindows(events, WINDOW_MS);

@@ -87,16 +87,18 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
 
   private async read(shard: number): Promise<StreamEntry[]> {
     const ownPending = this.retryPending.has(shard);
-    const reply = (await this.redis.xreadgroup(
-      'GROUP',
-      CONSUMER_GROUP,
-      this.config.instanceId,
-      'COUNT',
-      this.config.persistence.readCount,
-      'STREAMS',
-      this.layout.stream(shard),
-      ownPending ? '0' : '>',
-    )) as ReadReply;
+    const reply = (await this.redis
+      .xreadgroup(
+        'GROUP',
+        CONSUMER_GROUP,
+        this.config.instanceId,
+        'COUNT',
+        this.config.persistence.readCount,
+        'STREAMS',
+        this.layout.stream(shard),
+        ownPending ? '0' : '>',
+      )
+      .catch((error: Error) => this.recreateLostGroup(shard, error))) as ReadReply;
     const entries = reply?.[0]?.[1] ?? [];
     if (ownPending && entries.length < this.config.persistence.readCount) {
       this.retryPending.delete(shard);
@@ -128,6 +130,17 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
       .xdel(stream, ...ids)
       .exec();
     return written;
+  }
+
+  /**
+   * A Redis restarted without persistence has lost the stream and its group: what it
+   * held is gone with it (see docs/consistency.md), but new entries must flow again.
+   */
+  private async recreateLostGroup(shard: number, error: Error): Promise<null> {
+    if (!error.message.startsWith('NOGROUP')) throw error;
+    this.logger.error(`consumer group of shard ${shard} was lost; recreating it`);
+    await this.ensureGroup(shard);
+    return null;
   }
 
   private async ensureGroup(shard: number): Promise<void> {

@@ -1,0 +1,52 @@
+import { createTenant, ingest } from './support/api';
+import { eventually, TestStack } from './support/harness';
+import { currentAndNextWindow, workload } from './support/workload';
+
+describe('persistence worker recovery', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await TestStack.create({ SHARDS: '2' });
+  });
+
+  afterAll(() => stack.dispose());
+
+  it('takes over the entries a dead consumer read and never acknowledged', async () => {
+    const api = await stack.start({ APP_ROLE: 'api' });
+    const { tenantId, key } = await createTenant(api);
+    const streams = [0, 1].map((shard) => `${stack.prefix}{${shard}}:events`);
+    for (const stream of streams) {
+      await stack.redis.xgroup('CREATE', stream, 'persist', '0', 'MKSTREAM');
+    }
+    const events = workload(120, ['a', 'b', 'c', 'd'], currentAndNextWindow(2000));
+    expect((await ingest(api, key, events)).body.accepted).toBe(120);
+
+    // A consumer that reads everything, then dies before writing or acknowledging.
+    for (const stream of streams) {
+      await stack.redis.xreadgroup(
+        'GROUP',
+        'persist',
+        'ghost',
+        'COUNT',
+        100,
+        'STREAMS',
+        stream,
+        '>',
+      );
+    }
+    const pending = await Promise.all(streams.map((s) => stack.redis.xpending(s, 'persist')));
+    expect(pending.reduce((sum, p) => sum + Number((p as unknown[])[0]), 0)).toBeGreaterThan(0);
+
+    await stack.start({ APP_ROLE: 'worker', PERSIST_CLAIM_IDLE_MS: '300' });
+    await eventually(async () => {
+      const { rows } = await stack.pg.query(
+        'SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = $1',
+        [tenantId],
+      );
+      expect(rows[0].n).toBe(120);
+    });
+    await eventually(async () => {
+      for (const stream of streams) expect(await stack.redis.xlen(stream)).toBe(0);
+    });
+  });
+});
