@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
+import { addFormats } from '../common/validation/ajv-formats';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-error';
-import { toFieldError } from '../common/validation/validate-body';
+import { firstPerPath, toFieldError } from '../common/validation/validate-body';
 import { meteringEventSchema } from './event.schema';
 import { MeteringEvent } from './metering-event';
 
@@ -23,7 +23,7 @@ interface RawEvent {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats.default(ajv, ['date-time', 'uuid']);
+addFormats(ajv, ['date-time', 'uuid']);
 const validateEvent = ajv.compile<RawEvent>(meteringEventSchema);
 
 /**
@@ -62,10 +62,11 @@ export class EventValidator {
       if (errors.length === before && event) events.push(event);
     });
     if (errors.length > 0) {
+      const unique = firstPerPath(errors);
       throw new DomainError(
         ErrorCode.ValidationFailed,
-        `${errors.length} invalid field(s); nothing was ingested.`,
-        { errors },
+        `${unique.length} invalid field(s); nothing was ingested.`,
+        { errors: unique },
       );
     }
     if (foreign.length > 0) {

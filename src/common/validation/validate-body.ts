@@ -1,11 +1,11 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import addFormats from 'ajv-formats';
+import { addFormats } from './ajv-formats';
 import { DomainError, ErrorCode, FieldError } from '../errors/domain-error';
 
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false });
-addFormats.default(ajv);
+addFormats(ajv);
 const queryAjv = new Ajv({ allErrors: true, strict: true, coerceTypes: true, useDefaults: true });
-addFormats.default(queryAjv);
+addFormats(queryAjv);
 
 /** Compiles a JSON Schema into a function that returns the typed value or throws a 400 problem. */
 export function validateBody<T>(schema: object): (value: unknown) => T {
@@ -23,7 +23,7 @@ function compile<T>(instance: Ajv, schema: object): (value: unknown) => T {
     const copy: unknown = value && typeof value === 'object' ? { ...value } : value;
     if (validate(copy)) return copy;
     throw new DomainError(ErrorCode.ValidationFailed, 'The request is not valid.', {
-      errors: (validate.errors ?? []).map((e) => toFieldError(e)),
+      errors: firstPerPath((validate.errors ?? []).map((e) => toFieldError(e))),
     });
   };
 }
@@ -43,4 +43,10 @@ export function toFieldError(error: ErrorObject, base = ''): FieldError {
     };
   }
   return { path: `${base}${error.instancePath}`, message: error.message ?? 'is invalid' };
+}
+
+/** One message per field: a value breaking two rules is still one thing to fix. */
+export function firstPerPath(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => !seen.has(e.path) && seen.add(e.path));
 }

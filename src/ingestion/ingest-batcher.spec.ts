@@ -1,0 +1,60 @@
+import { loadConfig } from '../config/load-config';
+import { IngestBatcher } from './ingest-batcher';
+import type { IngestScript } from './ingest-script';
+import { IngestOutcome, type MeteringEvent } from './metering-event';
+
+const config = loadConfig({
+  DATABASE_URL: 'postgres://u@h/db',
+  REDIS_URL: 'redis://h',
+  ADMIN_TOKEN: 'a'.repeat(16),
+  API_KEY_SECRET: 's'.repeat(32),
+  INGEST_BATCH_DELAY_MS: '5',
+  INGEST_BATCH_MAX_EVENTS: '4',
+});
+
+const ev = (eventId: string) => ({ eventId }) as MeteringEvent;
+
+/** A stand-in for the Redis script: records calls and calls every "dup-" event a duplicate. */
+function fakeScript() {
+  const calls: { shard: number; ids: string[] }[] = [];
+  const script = {
+    run: async (shard: number, events: MeteringEvent[]) => {
+      calls.push({ shard, ids: events.map((e) => e.eventId) });
+      return events.map((e) =>
+        e.eventId.startsWith('dup') ? IngestOutcome.Duplicate : IngestOutcome.Counted,
+      );
+    },
+  };
+  return { calls, script: script as unknown as IngestScript };
+}
+
+describe('IngestBatcher', () => {
+  it('sends concurrent requests of one shard as one call and hands each its own outcomes', async () => {
+    const { calls, script } = fakeScript();
+    const batcher = new IngestBatcher(config, script);
+    const [a, b] = await Promise.all([
+      batcher.submit(1, [ev('a1'), ev('dup-a2')], 0),
+      batcher.submit(1, [ev('dup-b1')], 0),
+    ]);
+    expect(calls).toEqual([{ shard: 1, ids: ['a1', 'dup-a2', 'dup-b1'] }]);
+    expect(a).toEqual([IngestOutcome.Counted, IngestOutcome.Duplicate]);
+    expect(b).toEqual([IngestOutcome.Duplicate]);
+  });
+
+  it('keeps shards apart and flushes at once when a batch is full', async () => {
+    const { calls, script } = fakeScript();
+    const batcher = new IngestBatcher(config, script);
+    const full = batcher.submit(2, [ev('1'), ev('2'), ev('3'), ev('4')], 0);
+    expect(calls).toEqual([{ shard: 2, ids: ['1', '2', '3', '4'] }]);
+    await Promise.all([full, batcher.submit(3, [ev('x')], 0)]);
+    expect(calls[1]).toEqual({ shard: 3, ids: ['x'] });
+  });
+
+  it('fails every waiter of a batch whose call failed, and drains on shutdown', async () => {
+    const script = { run: () => Promise.reject(new Error('redis down')) };
+    const batcher = new IngestBatcher(config, script as unknown as IngestScript);
+    const waiting = batcher.submit(0, [ev('a')], 0);
+    await batcher.beforeApplicationShutdown();
+    await expect(waiting).rejects.toThrow('redis down');
+  });
+});
