@@ -35,7 +35,7 @@ describe('persistence worker recovery', () => {
       );
     }
     const pending = await Promise.all(streams.map((s) => stack.redis.xpending(s, 'persist')));
-    expect(pending.reduce((sum, p) => sum + Number((p)[0]), 0)).toBeGreaterThan(0);
+    expect(pending.reduce((sum, p) => sum + Number(p[0]), 0)).toBeGreaterThan(0);
 
     await stack.start({ APP_ROLE: 'worker', PERSIST_CLAIM_IDLE_MS: '300' });
     await eventually(async () => {
