@@ -2,7 +2,14 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
-  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/**/*.spec.ts'],
+  // Entry points and declarative entity mappings hold no logic to test.
+  collectCoverageFrom: [
+    'src/**/*.ts',
+    '!src/main.ts',
+    '!src/persistence/cli-data-source.ts',
+    '!src/**/*.entity.ts',
+    '!src/**/*.spec.ts',
+  ],
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],
   coverageThreshold: { global: { lines: 80, branches: 80 } },
   testTimeout: 60000,
