@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { IngestionModule } from './ingestion/ingestion.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ClsModule.forRoot({ global: true, middleware: { mount: true } }),
         ScheduleModule.forRoot(),
+        MetricsModule,
         DatabaseModule,
         RedisModule,
         TenancyModule,

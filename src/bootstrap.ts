@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
+import { Metrics } from './metrics/metrics';
 import type { AppConfig, AppProfile } from './config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -32,6 +33,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: LOG_LEVELS[config.profile],
   });
+  observeHttp(app);
   setUpOpenApi(app);
   return app;
 }
@@ -43,6 +45,21 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 export async function shutdown(app: NestFastifyApplication): Promise<void> {
   await app.getHttpAdapter().getInstance().close();
   await app.close();
+}
+
+function observeHttp(app: NestFastifyApplication): void {
+  const { httpDuration } = app.get(Metrics);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', async (request, reply) => {
+      // The route pattern, not the URL: label values must stay few.
+      const route = request.routeOptions.url ?? 'unmatched';
+      httpDuration.observe(
+        { method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {

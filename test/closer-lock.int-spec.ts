@@ -16,7 +16,7 @@ describe('closer lock', () => {
     const holders = { now: 0, max: 0, entered: 0, skipped: 0 };
     const resource = `${stack.prefix}{0}:lock:closer`;
     const attempt = async (lock: DistributedLock) => {
-      const outcome = await lock.tryWithLock(resource, async () => {
+      const outcome = await lock.tryWithLock('test', resource, async () => {
         holders.now++;
         holders.entered++;
         holders.max = Math.max(holders.max, holders.now);

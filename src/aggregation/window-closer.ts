@@ -9,6 +9,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
+import { Metrics } from '../metrics/metrics';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
 import { RedisLayout } from './redis-layout';
@@ -39,6 +40,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly windows: WindowsRepository,
     private readonly publisher: WindowPublisher,
     private readonly scheduler: SchedulerRegistry,
+    private readonly metrics: Metrics,
   ) {
     redis.defineCommand('tallyReleaseFlushed', { lua: RELEASE_FLUSHED_LUA });
     redis.defineCommand('tallyReleaseRecomputed', { lua: RELEASE_RECOMPUTED_LUA });
@@ -75,9 +77,11 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     for (let shard = 0; shard < this.config.shards; shard++) {
       if (await this.hasWork(shard, nowMs)) {
-        await this.lock.tryWithLock(this.layout.closerLock(shard), (signal) =>
-          this.closeShard(shard, nowMs, signal),
-        );
+        await this.lock.tryWithLock('closer', this.layout.closerLock(shard), async (signal) => {
+          const end = this.metrics.flushDuration.startTimer();
+          await this.closeShard(shard, nowMs, signal);
+          end();
+        });
       }
     }
   }
@@ -149,6 +153,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     if (flushedKeys.length > 0) {
       await this.releaseFlushed(1 + flushedKeys.length, open, ...flushedKeys, ...revs);
     }
+    this.metrics.flushes.inc({ source: 'redis' }, changed.length);
     await this.publisher.published(changed);
     return lost;
   }
@@ -162,6 +167,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
         this.config.window.ms,
         this.config.window.graceMs,
       );
+      this.metrics.flushes.inc({ source: 'raw' }, changed.length);
       await this.publisher.published(changed);
     }
     if (withScores.length > 0) await this.releaseRecomputed(1, index, ...withScores);

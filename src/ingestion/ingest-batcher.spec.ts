@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load-config';
+import { Metrics } from '../metrics/metrics';
 import { IngestBatcher } from './ingest-batcher';
 import type { IngestScript } from './ingest-script';
 import { IngestOutcome, type MeteringEvent } from './metering-event';
@@ -31,7 +32,7 @@ function fakeScript() {
 describe('IngestBatcher', () => {
   it('sends concurrent requests of one shard as one call and hands each its own outcomes', async () => {
     const { calls, script } = fakeScript();
-    const batcher = new IngestBatcher(config, script);
+    const batcher = new IngestBatcher(config, script, new Metrics());
     const [a, b] = await Promise.all([
       batcher.submit(1, [ev('a1'), ev('dup-a2')], 0),
       batcher.submit(1, [ev('dup-b1')], 0),
@@ -43,7 +44,7 @@ describe('IngestBatcher', () => {
 
   it('keeps shards apart and flushes at once when a batch is full', async () => {
     const { calls, script } = fakeScript();
-    const batcher = new IngestBatcher(config, script);
+    const batcher = new IngestBatcher(config, script, new Metrics());
     const full = batcher.submit(2, [ev('1'), ev('2'), ev('3'), ev('4')], 0);
     expect(calls).toEqual([{ shard: 2, ids: ['1', '2', '3', '4'] }]);
     await Promise.all([full, batcher.submit(3, [ev('x')], 0)]);
@@ -52,7 +53,7 @@ describe('IngestBatcher', () => {
 
   it('fails every waiter of a batch whose call failed, and drains on shutdown', async () => {
     const script = { run: () => Promise.reject(new Error('redis down')) };
-    const batcher = new IngestBatcher(config, script as unknown as IngestScript);
+    const batcher = new IngestBatcher(config, script as unknown as IngestScript, new Metrics());
     const waiting = batcher.submit(0, [ev('a')], 0);
     await batcher.beforeApplicationShutdown();
     await expect(waiting).rejects.toThrow('redis down');

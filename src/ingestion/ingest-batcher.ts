@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Metrics } from '../metrics/metrics';
 import { IngestScript } from './ingest-script';
 import { IngestOutcome, MeteringEvent } from './metering-event';
 
@@ -29,6 +30,7 @@ export class IngestBatcher implements BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly script: IngestScript,
+    private readonly metrics: Metrics,
   ) {}
 
   submit(shard: number, events: MeteringEvent[], receivedAtMs: number): Promise<IngestOutcome[]> {
@@ -67,8 +69,11 @@ export class IngestBatcher implements BeforeApplicationShutdown {
     const events = waiters.flatMap((w) => w.events);
     // One receivedAt for the batch: the latest arrival, so "late" is never understated.
     const receivedAtMs = Math.max(...waiters.map((w) => w.receivedAtMs));
+    this.metrics.batchSize.observe(events.length);
+    const end = this.metrics.scriptDuration.startTimer();
     const call = this.script.run(shard, events, receivedAtMs).then(
       (outcomes) => {
+        end();
         let offset = 0;
         for (const waiter of waiters) {
           waiter.resolve(outcomes.slice(offset, offset + waiter.events.length));

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
+import { Metrics } from '../metrics/metrics';
 import { RequireScope } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
 import { ingestBodySchema } from './event.schema';
@@ -16,6 +17,7 @@ export class IngestionController {
     private readonly validator: EventValidator,
     private readonly ingestion: IngestionService,
     private readonly context: TenantContext,
+    private readonly metrics: Metrics,
   ) {}
 
   @Post()
@@ -31,7 +33,13 @@ export class IngestionController {
   @ProblemResponses(400, 401, 403, 413, 415, 503)
   async ingest(@Body() body: unknown): Promise<IngestResult> {
     const now = Date.now();
-    const events = this.validator.validate(body, this.context.tenantId(), now);
+    let events;
+    try {
+      events = this.validator.validate(body, this.context.tenantId(), now);
+    } catch (error) {
+      this.metrics.events.inc({ outcome: 'rejected' }, Array.isArray(body) ? body.length : 1);
+      throw error;
+    }
     return this.ingestion.ingest(events, now);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { shardOf } from '../aggregation/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { Metrics } from '../metrics/metrics';
 import { StreamBacklog } from '../persistence/stream-backlog';
 import { IngestBatcher } from './ingest-batcher';
 import { IngestOutcome, MeteringEvent } from './metering-event';
@@ -19,6 +20,7 @@ export class IngestionService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly batcher: IngestBatcher,
     private readonly backlog: StreamBacklog,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -53,6 +55,9 @@ export class IngestionService {
     for (const list of outcomes) {
       for (const outcome of list) if (outcome === IngestOutcome.Duplicate) duplicates++;
     }
-    return { accepted: events.length - duplicates, duplicates };
+    const accepted = events.length - duplicates;
+    this.metrics.events.inc({ outcome: 'accepted' }, accepted);
+    this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
+    return { accepted, duplicates };
   }
 }

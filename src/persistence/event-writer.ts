@@ -7,6 +7,7 @@ import { isBeyondLateness, windowStartOf } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import type { StreamedEvent } from '../ingestion/metering-event';
+import { Metrics } from '../metrics/metrics';
 import { INSERT_EVENTS_SQL, UPSERT_CUSTOMERS_SQL } from './event-writer.sql';
 
 export type StreamEntry = [id: string, fields: string[]];
@@ -24,12 +25,14 @@ export class EventWriter {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly layout: RedisLayout,
+    private readonly metrics: Metrics,
   ) {}
 
   async write(shard: number, entries: StreamEntry[]): Promise<number> {
     const events = entries.flatMap(([id, fields]) => parseEntry(id, fields, this.logger));
     if (events.length > 0) {
       await this.insert(events);
+      this.metrics.persisted.inc(events.length);
       await this.requestRecomputes(shard, events);
     }
     return events.length;

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
+import { Metrics } from '../metrics/metrics';
 
 const POLL_MS = 500;
 
@@ -26,6 +27,7 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly layout: RedisLayout,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,6 +56,7 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
       }
       const results = (await pipeline.exec()) ?? [];
       this.entries = results.reduce((sum, [, length]) => sum + Number(length ?? 0), 0);
+      this.metrics.backlog.set(this.entries);
     } catch (error) {
       this.logger.warn(`backlog poll failed: ${(error as Error).message}`);
     }

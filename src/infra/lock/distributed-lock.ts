@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, BeforeApplicationShutdown } from '@nestjs/c
 import { ExecutionError, Redlock, type RedlockAbortSignal } from '@sesamecare-oss/redlock';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { Metrics } from '../../metrics/metrics';
 import { REDIS } from '../redis/redis.tokens';
 
 export type LockOutcome<T> = { acquired: true; result: T } | { acquired: false };
@@ -21,6 +22,7 @@ export class DistributedLock implements BeforeApplicationShutdown {
   constructor(
     @Inject(REDIS) redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     const { retryCount, retryDelayMs, retryJitterMs } = config.lock;
     this.redlock = new Redlock([redis], {
@@ -32,22 +34,34 @@ export class DistributedLock implements BeforeApplicationShutdown {
     this.redlock.on('error', (error: Error) => this.logger.debug(`redlock: ${error.message}`));
   }
 
+  /** `kind` labels the metrics (acquisitions, wait and hold time) of this use of locks. */
   async tryWithLock<T>(
+    kind: string,
     resource: string,
     routine: (signal: RedlockAbortSignal) => Promise<T>,
   ): Promise<LockOutcome<T>> {
-    let entered = false;
+    const startedAt = performance.now();
+    let enteredAt: number | undefined;
     const run = this.redlock.using([resource], this.config.lock.ttlMs, async (signal) => {
-      entered = true;
+      enteredAt = performance.now();
+      this.metrics.lockWait.observe({ kind }, (enteredAt - startedAt) / 1000);
+      this.metrics.lockAttempts.inc({ kind, outcome: 'acquired' });
       return routine(signal);
     });
     this.held.add(run);
     try {
       return { acquired: true, result: await run };
     } catch (error) {
-      if (!entered && error instanceof ExecutionError) return { acquired: false };
+      if (enteredAt === undefined && error instanceof ExecutionError) {
+        this.metrics.lockWait.observe({ kind }, (performance.now() - startedAt) / 1000);
+        this.metrics.lockAttempts.inc({ kind, outcome: 'busy' });
+        return { acquired: false };
+      }
       throw error;
     } finally {
+      if (enteredAt !== undefined) {
+        this.metrics.lockHold.observe({ kind }, (performance.now() - enteredAt) / 1000);
+      }
       this.held.delete(run);
     }
   }
