@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/persistence/data-source';
 import { runMigrationsLocked } from '../../src/persistence/run-migrations';
-import { reachable, TEMPLATE_DB, withDatabase } from './services';
+import { randomBytes } from 'node:crypto';
+import { reachable, withDatabase } from './services';
 
 interface Stoppable {
   stop(): Promise<unknown>;
@@ -21,16 +22,18 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   process.env.DATABASE_URL ??= await localOrContainerPostgres();
   process.env.REDIS_URL ??= await localOrContainerRedis();
+  // Workers inherit this process's environment, so they find the template by name.
+  const template = `tally_test_template_${randomBytes(4).toString('hex')}`;
+  process.env.TALLY_TEST_TEMPLATE = template;
   const admin = new Client({ connectionString: process.env.DATABASE_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+    await admin.query(`CREATE DATABASE ${template}`);
   } finally {
     await admin.end();
   }
   const dataSource = await new DataSource(
-    dataSourceOptions(withDatabase(process.env.DATABASE_URL, TEMPLATE_DB), 2),
+    dataSourceOptions(withDatabase(process.env.DATABASE_URL, template), 2),
   ).initialize();
   try {
     await runMigrationsLocked(dataSource);

@@ -1,3 +1,12 @@
+import { Client } from 'pg';
+
 export default async function globalTeardown(): Promise<void> {
+  const template = process.env.TALLY_TEST_TEMPLATE;
+  if (template && process.env.DATABASE_URL) {
+    const admin = new Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+    await admin.end();
+  }
   await Promise.all((globalThis.__TALLY_CONTAINERS__ ?? []).map((c) => c.stop()));
 }

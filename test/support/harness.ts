@@ -6,7 +6,7 @@ import { createApp, shutdown } from '../../src/bootstrap';
 import type { AppConfig } from '../../src/config/app-config';
 import type { RawEnv } from '../../src/config/env.schema';
 import { loadConfig } from '../../src/config/load-config';
-import { TEMPLATE_DB, withDatabase } from './services';
+import { templateDb, withDatabase } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -30,7 +30,7 @@ export class TestStack {
     const admin = new Client({ connectionString: baseUrl });
     await admin.connect();
     try {
-      await admin.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DB}`);
+      await admin.query(`CREATE DATABASE ${database} TEMPLATE ${templateDb()}`);
     } finally {
       await admin.end();
     }

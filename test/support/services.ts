@@ -1,6 +1,12 @@
 import { connect } from 'node:net';
 
-export const TEMPLATE_DB = 'tally_test_template';
+/** Set by the global setup: the migrated template of this run (unique, so runs never collide). */
+export function templateDb(): string {
+  const name = process.env.TALLY_TEST_TEMPLATE;
+  if (!name)
+    throw new Error('TALLY_TEST_TEMPLATE is not set: the integration global setup did not run');
+  return name;
+}
 
 /** True if something accepts TCP connections at host:port within a short time. */
 export function reachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
