@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# Checks the deployment files on a machine without a container engine (CI included):
+# compose syntax, Dockerfile lint, nginx syntax, monitoring configs, and a dry run of the
+# image's own steps (clean install, build, production install, start, health, drain),
+# with the image-size estimate of docs/operations.md. Exit status 1 if any check fails.
+#
+# Needs: Postgres and Redis (DATABASE_SERVER_URL, REDIS_URL), nginx, curl, psql; the
+# project's node_modules (for Node 24). docker-compose is optional: skipped if absent.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+node="$root/node_modules/.bin/node"
+dockerfilelint_version=1.8.0
+pg_server=${DATABASE_SERVER_URL:-postgres://postgres@127.0.0.1:5432}
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379}
+check_db=tally_deploycheck
+admin_token=deploy-check-admin-token
+# Budget and the parts of the runtime image this machine cannot measure (docs/operations.md).
+budget_mb=250
+alpine_base_mb=9  # alpine:3.2x rootfs is about 8.5 MB unpacked
+libstdcxx_mb=3    # libstdc++ and libgcc from apk
+
+work=$(mktemp -d)
+app_pid=''
+cleanup() {
+  if [[ -n $app_pid ]] && kill -0 "$app_pid" 2>/dev/null; then kill -TERM "$app_pid"; wait "$app_pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+failed=()
+step() { printf '\n== %s\n' "$*"; }
+ok() { printf 'ok: %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; failed+=("$1"); }
+skip() { printf 'SKIP: %s\n' "$*"; }
+
+# --- compose ----------------------------------------------------------------------------
+step "docker-compose.yml"
+# An empty env file: check the file itself, not whatever a developer's .env substitutes.
+: >"$work/empty.env"
+compose=()
+if command -v docker-compose >/dev/null; then
+  compose=(docker-compose --env-file "$work/empty.env")
+elif docker compose version >/dev/null 2>&1; then
+  compose=(docker compose --env-file "$work/empty.env")
+fi
+if ((${#compose[@]} == 0)); then
+  skip "neither docker-compose nor the docker compose plugin is installed; compose file not checked"
+else
+  for profiles in "" "--profile seed --profile monitoring --profile load"; do
+    # shellcheck disable=SC2086 # word splitting of $profiles is intended
+    if "${compose[@]}" -f docker-compose.yml $profiles config -q; then
+      ok "${compose[*]} ${profiles:-(default profile)} config -q"
+    else
+      fail "compose config ${profiles:-default}"
+    fi
+  done
+fi
+
+# --- Dockerfile -------------------------------------------------------------------------
+step "Dockerfile"
+# dockerfilelint 1.8 reads `--start-period` as an unknown `--start` option (its regex stops
+# at the hyphen), so it lints a copy without that one option; every rule stays on.
+sed -E 's/ --start-period=[0-9a-z]+//' Dockerfile >"$work/Dockerfile"
+if (cd "$work" && npm exec --yes --package="dockerfilelint@$dockerfilelint_version" -- \
+  dockerfilelint "$work/Dockerfile"); then
+  ok "dockerfilelint@$dockerfilelint_version"
+else
+  fail "dockerfilelint"
+fi
+if command -v hadolint >/dev/null; then
+  if hadolint Dockerfile; then ok hadolint; else fail hadolint; fi
+fi
+# What a linter cannot know: the promises docs/operations.md makes about the image.
+for must in '^USER tally$' '^CMD \["node", "dist/src/main.js"\]$' 'install-deps.sh production' \
+  '^FROM node:\$\{NODE_VERSION\}-alpine'; do
+  grep -Eq "$must" Dockerfile && ok "Dockerfile has /$must/" || fail "Dockerfile lacks /$must/"
+done
+# -z: the HEALTHCHECK instruction spans two lines.
+grep -Ezq 'HEALTHCHECK [^"]*CMD \["node", "-e", "[^"]*/health/live' Dockerfile &&
+  ok "Dockerfile HEALTHCHECK probes /health/live with node" || fail "Dockerfile HEALTHCHECK"
+
+grep -qx "ARG NODE_VERSION=$(cat .nvmrc)" Dockerfile && ok "NODE_VERSION matches .nvmrc" ||
+  fail "Dockerfile NODE_VERSION differs from .nvmrc"
+
+# --- nginx ------------------------------------------------------------------------------
+step "deploy/nginx/nginx.conf"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ! -x $nginx_bin ]]; then
+  fail "nginx is not installed (apt-get install -y nginx-light)"
+else
+  mkdir -p "$work/nginx"
+  scripts/render-local-nginx.sh "$work/nginx" 18080 127.0.0.1:13001 127.0.0.1:13002
+  if "$nginx_bin" -t -q -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf"; then
+    ok "nginx -t on the local rendering (upstreams on 127.0.0.1)"
+  else
+    fail "nginx -t"
+  fi
+  # `server app:3000 resolve` itself needs nginx >= 1.27.3 (the compose image is 1.28).
+  version=$("$nginx_bin" -v 2>&1 | sed -E 's|.*nginx/([0-9.]+).*|\1|')
+  if printf '1.27.3\n%s\n' "$version" | sort -V -C; then
+    if "$nginx_bin" -t -q -p "$work/nginx" -e "$work/nginx/error.log" -c "$root/deploy/nginx/nginx.conf"; then
+      ok "nginx -t on the compose file as-is"
+    else
+      fail "nginx -t (as-is)"
+    fi
+  else
+    skip "nginx $version predates the upstream 'resolve' parameter; the compose file as-is is checked only by its rendering"
+  fi
+fi
+
+# --- monitoring and load ----------------------------------------------------------------
+step "Prometheus, Grafana, k6 files"
+if python3 -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
+  deploy/prometheus/prometheus.yml deploy/grafana/provisioning/*/*.yml 2>/dev/null; then
+  ok "YAML parses"
+else
+  fail "YAML (or python3-yaml missing)"
+fi
+if "$node" -e '
+  const d = JSON.parse(require("fs").readFileSync("deploy/grafana/dashboards/tally.json", "utf8"));
+  const exprs = d.panels.flatMap((p) => p.targets.map((t) => t.expr)).join(" ");
+  const missing = ["tally_events_total", "tally_stream_backlog_entries", "tally_window_flushes_total",
+    "tally_lock_wait_seconds", "tally_quota_decisions_total"].filter((m) => !exprs.includes(m));
+  if (missing.length) { console.error("dashboard lacks " + missing); process.exit(1); }'; then
+  ok "dashboard JSON parses and charts the five metrics"
+else
+  fail "dashboard"
+fi
+for f in load/*.js; do "$node" --check "$f" || fail "node --check $f"; done
+ok "load/*.js parse"
+
+# --- configuration table ----------------------------------------------------------------
+step "docs/operations.md lists every variable of src/config/env.schema.ts"
+missing=()
+for var in $(sed -nE 's/^ +([A-Z][A-Z0-9_]+): \{.*/\1/p' src/config/env.schema.ts); do
+  grep -q "^| \`$var\`" docs/operations.md || missing+=("$var")
+done
+((${#missing[@]} == 0)) && ok "all documented" || fail "undocumented: ${missing[*]}"
+
+# --- dry run of the image ---------------------------------------------------------------
+step "dry run of the Dockerfile's steps"
+# The build context is what .dockerignore lets through; copy just that.
+mkdir -p "$work/build" "$work/runtime"
+for path in package.json package-lock.json tsconfig.json tsconfig.build.json src migrations seeds \
+  scripts/install-deps.sh; do
+  [[ -e $path ]] && cp -r --parents "$path" "$work/build/"
+done
+find "$work/build" -name '*.spec.ts' -delete
+# The image's Node is 24.21; put the project's (same version) first, as the image has it.
+export PATH="$(dirname "$(readlink -f "$node")"):$PATH"
+if (cd "$work/build" && sh scripts/install-deps.sh build >"$work/build.log" 2>&1 && npm run build >>"$work/build.log" 2>&1); then
+  ok "build stage: install-deps.sh build && npm run build from the .dockerignore context"
+else
+  tail -n 30 "$work/build.log"
+  fail "build stage"
+fi
+cp package.json package-lock.json "$work/runtime/"
+cp --parents scripts/install-deps.sh "$work/runtime/"
+if (cd "$work/runtime" && sh scripts/install-deps.sh production >"$work/deps.log" 2>&1); then
+  ok "deps stage: install-deps.sh production (no devDependency 'node' in node_modules)"
+  grep -q 'WARNING npm ci refused' "$work/deps.log" && echo "   note: npm ci refused the lockfile; fell back to npm install (docs/operations.md)"
+else
+  tail -n 30 "$work/deps.log"
+  fail "deps stage"
+fi
+cp -r "$work/build/dist" "$work/runtime/dist" 2>/dev/null || fail "no dist/ from the build stage"
+
+# Size: measured node_modules + dist, plus the parts of the runtime image named above.
+nm_kb=$(du -sk "$work/runtime/node_modules" | cut -f1)
+dist_kb=$(du -sk "$work/runtime/dist" | cut -f1)
+node_kb=$(du -sk "$(readlink -f "$node")" | cut -f1)
+# du's kilobytes are KiB; Docker reports decimal MB. Disk usage rounds every file up to a
+# block, so this over-states what the layers hold (docs/operations.md gives both figures).
+mb() { echo $(($1 * 1024 / 1000000)); }
+total_mb=$(($(mb $((nm_kb + dist_kb + node_kb))) + alpine_base_mb + libstdcxx_mb))
+printf 'size (MB): node_modules %s + dist %s + node binary %s + alpine ~%s + libstdc++ ~%s = ~%s\n' \
+  "$(mb "$nm_kb")" "$(mb "$dist_kb")" "$(mb "$node_kb")" "$alpine_base_mb" "$libstdcxx_mb" "$total_mb"
+apparent_mb=$(($(du -sb "$work/runtime/node_modules" "$work/runtime/dist" "$(readlink -f "$node")" |
+  awk '{ s += $1 } END { print int(s / 1000000) }') + alpine_base_mb + libstdcxx_mb))
+echo "size (MB): ~$apparent_mb counting file bytes only (du -sb), closer to what Docker reports"
+((total_mb < budget_mb)) && ok "estimated image ~${total_mb} MB < ${budget_mb} MB" ||
+  fail "estimated image ${total_mb} MB exceeds ${budget_mb} MB"
+
+# Start it as the image would: production env, unprivileged, read-only code.
+# A fresh database each run, so the start also proves the migrations apply from nothing.
+psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $check_db" -c "CREATE DATABASE $check_db"
+port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+as_user=()
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+  chmod -R a+rX "$work"
+  as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+# Only what the image sets plus what compose passes; nothing leaks in from this shell.
+image_env=(PATH="$PATH" NODE_ENV=production NO_COLOR=1 APP_PROFILE=prod HOST=127.0.0.1
+  DATABASE_URL="$pg_server/$check_db" REDIS_URL="$redis_url" REDIS_KEY_PREFIX=deploycheck:
+  ADMIN_TOKEN="$admin_token" API_KEY_SECRET=deploy-check-api-key-secret-000000000000)
+# The compose `seed` service's command, against production dependencies only.
+if [[ -e seeds/seed.ts ]]; then
+  if (cd "$work/runtime" && env -i "${image_env[@]}" APP_PROFILE=dev node dist/seeds/seed.js) >"$work/seed.log" 2>&1; then
+    ok "seed service command: node dist/seeds/seed.js ($(tail -n1 "$work/seed.log"))"
+  else
+    tail -n 20 "$work/seed.log"
+    fail "seed service command"
+  fi
+fi
+(cd "$work/runtime" && exec env -i "${image_env[@]}" PORT="$port" "${as_user[@]}" node dist/src/main.js) \
+  >"$work/app.log" 2>&1 &
+app_pid=$!
+for _ in $(seq 60); do
+  curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready" && break
+  kill -0 "$app_pid" 2>/dev/null || break
+  sleep 1
+done
+if curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready"; then
+  ok "node dist/src/main.js started${as_user:+ as uid 65534} and is ready"
+  # The HEALTHCHECK command exactly as the Dockerfile writes it.
+  healthcheck=$(sed -nE 's/^ +CMD (\["node", "-e", .*\])$/\1/p' Dockerfile)
+  if PORT=$port "$node" -e "$(echo "$healthcheck" | "$node" -e 'console.log(JSON.parse(require("fs").readFileSync(0))[2])')"; then
+    ok "Dockerfile HEALTHCHECK command passes"
+  else
+    fail "HEALTHCHECK command"
+  fi
+  # The dashboard's metric names against what the app exports (missing ones are not an
+  # error: a panel may wait for its feature, but the list should shrink, never surprise).
+  metrics=$(curl -fs "http://127.0.0.1:$port/metrics" || true)
+  for name in tally_events_total tally_stream_backlog_entries tally_window_flushes_total \
+    tally_lock_wait_seconds tally_quota_decisions_total; do
+    grep -q "^# TYPE $name " <<<"$metrics" && ok "/metrics exports $name" ||
+      echo "   note: /metrics does not export $name yet; its dashboard panel stays empty"
+  done
+  if BASE_URL="http://127.0.0.1:$port" ADMIN_TOKEN=$admin_token "$node" load/k6-smoke.mjs; then
+    ok "load/*.js scenarios run once each under the k6 stand-in"
+  else
+    fail "k6 scenarios"
+  fi
+  kill -TERM "$app_pid"
+  if wait "$app_pid"; then ok "SIGTERM: drained and exited 0"; else fail "exit status $? after SIGTERM"; fi
+  app_pid=''
+else
+  tail -n 30 "$work/app.log"
+  fail "node dist/src/main.js did not become ready"
+fi
+
+echo
+if ((${#failed[@]} > 0)); then
+  echo "check-deploy: ${#failed[@]} check(s) failed: ${failed[*]}"
+  exit 1
+fi
+echo "check-deploy: all checks passed"

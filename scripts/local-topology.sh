@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The docker-compose topology without Docker: three app instances on 127.0.0.1:3001-3003
+# behind nginx on :8080, sharing this machine's Postgres (database tally_topology) and
+# Redis (key prefix topo:). For machines with no container engine; docs/operations.md.
+#
+#   scripts/local-topology.sh start    build, start, wait until ready through the LB
+#   scripts/local-topology.sh smoke    tenant + events through the LB; checks spread and totals
+#   scripts/local-topology.sh status
+#   scripts/local-topology.sh stop     SIGTERM (the apps drain), then nginx quits
+#
+# Overrides: TOPOLOGY_DIR (state, logs), LB_PORT, TOPOLOGY_PG (server URL without a
+# database), TOPOLOGY_REDIS, ADMIN_TOKEN, API_KEY_SECRET; other app variables pass through.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+state=${TOPOLOGY_DIR:-${TMPDIR:-/tmp}/tally-topology}
+lb_port=${LB_PORT:-8080}
+app_ports=(3001 3002 3003)
+pg_server=${TOPOLOGY_PG:-postgres://postgres@127.0.0.1:5432}
+database=tally_topology
+node="$root/node_modules/.bin/node" # the project's Node 24; the system node is too old
+nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
+# Local-only secrets, as in docker-compose.yml; a real deployment sets its own.
+export ADMIN_TOKEN=${ADMIN_TOKEN:-local-admin-token-change-me}
+export API_KEY_SECRET=${API_KEY_SECRET:-local-api-key-secret-change-me-0000000000}
+
+log() { printf 'topology: %s\n' "$*"; }
+die() { printf 'topology: %s\n' "$*" >&2; exit 1; }
+
+alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ready() { curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$1/health/ready"; }
+nginx_cmd() { "$nginx_bin" -p "$state/nginx" -e "$state/nginx/error.log" -c "$state/nginx/nginx.conf" "$@"; }
+
+start() {
+  for i in 1 2 3; do alive "$state/app-$i.pid" && die "already running (see status)"; done
+  alive "$state/nginx/nginx.pid" && die "nginx already running (see status)"
+  [[ -x $node ]] || die "node_modules/.bin/node missing: run npm install"
+  [[ -x $nginx_bin ]] || die "nginx not found: apt-get install -y nginx-light"
+  for port in "${app_ports[@]}" "$lb_port"; do
+    port_open "$port" && die "port $port is already in use"
+  done
+
+  log "building"
+  npm run --silent build
+
+  if [[ -z $(psql "$pg_server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'") ]]; then
+    log "creating database $database"
+    psql "$pg_server/postgres" -qc "CREATE DATABASE $database"
+  fi
+
+  mkdir -p "$state/nginx"
+  # All three start at once on purpose: migrations must serialise on the advisory lock.
+  for i in 1 2 3; do
+    local port=${app_ports[$((i - 1))]}
+    # NO_COLOR: Nest colours its log lines otherwise, which makes the log files hard to grep.
+    NO_COLOR=1 APP_PROFILE=${APP_PROFILE:-prod} APP_ROLE=${APP_ROLE:-all} HOST=127.0.0.1 PORT=$port \
+      INSTANCE_ID=topo-$i REDIS_KEY_PREFIX=topo: \
+      DATABASE_URL="$pg_server/$database" REDIS_URL=${TOPOLOGY_REDIS:-redis://127.0.0.1:6379} \
+      nohup "$node" dist/src/main.js >"$state/app-$i.log" 2>&1 </dev/null &
+    echo $! >"$state/app-$i.pid"
+    log "app $i (topo-$i) pid $! on 127.0.0.1:$port, log $state/app-$i.log"
+  done
+
+  local upstreams=()
+  for port in "${app_ports[@]}"; do upstreams+=("127.0.0.1:$port"); done
+  scripts/render-local-nginx.sh "$state/nginx" "$lb_port" "${upstreams[@]}"
+  : >"$state/nginx/access.log"
+  nginx_cmd
+  log "nginx pid $(cat "$state/nginx/nginx.pid") on 127.0.0.1:$lb_port, config $state/nginx/nginx.conf"
+
+  log "waiting for /health/ready on every instance and through the LB"
+  local deadline=$((SECONDS + ${READY_TIMEOUT:-90}))
+  until all_ready; do
+    if ((SECONDS > deadline)); then
+      for i in 1 2 3; do echo "--- app-$i.log"; tail -n 20 "$state/app-$i.log"; done
+      stop
+      die "not ready within ${READY_TIMEOUT:-90}s; stopped"
+    fi
+    for i in 1 2 3; do alive "$state/app-$i.pid" || { tail -n 20 "$state/app-$i.log"; stop; die "app $i exited"; }; done
+    sleep 1
+  done
+  log "ready: http://127.0.0.1:$lb_port"
+}
+
+all_ready() {
+  for port in "${app_ports[@]}" "$lb_port"; do ready "$port" || return 1; done
+}
+
+stop() {
+  local pids=()
+  for i in 1 2 3; do
+    if alive "$state/app-$i.pid"; then
+      pids+=("$(cat "$state/app-$i.pid")")
+      kill -TERM "${pids[-1]}"
+    fi
+    rm -f "$state/app-$i.pid"
+  done
+  # Wait for the drain (SHUTDOWN_TIMEOUT_MS, 10 s by default) before forcing anything.
+  local deadline=$((SECONDS + 15))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((SECONDS > deadline)); then log "pid $pid did not drain; SIGKILL"; kill -KILL "$pid"; fi
+      sleep 0.2
+    done
+    log "app pid $pid stopped"
+  done
+  if alive "$state/nginx/nginx.pid"; then
+    local npid
+    npid=$(cat "$state/nginx/nginx.pid")
+    nginx_cmd -s quit
+    while kill -0 "$npid" 2>/dev/null; do sleep 0.2; done
+    log "nginx pid $npid stopped"
+  fi
+  log "stopped (logs kept in $state)"
+}
+
+status() {
+  local rc=0
+  for i in 1 2 3; do
+    local port=${app_ports[$((i - 1))]}
+    if alive "$state/app-$i.pid"; then
+      if ready "$port"; then log "app $i pid $(cat "$state/app-$i.pid") :$port ready"; else log "app $i pid $(cat "$state/app-$i.pid") :$port NOT ready"; rc=1; fi
+    else
+      log "app $i not running"; rc=1
+    fi
+  done
+  if alive "$state/nginx/nginx.pid"; then
+    if ready "$lb_port"; then log "nginx :$lb_port ready"; else log "nginx :$lb_port NOT ready"; rc=1; fi
+  else
+    log "nginx not running"; rc=1
+  fi
+  return $rc
+}
+
+smoke() {
+  status >/dev/null || die "not running: start it first"
+  LB_URL="http://127.0.0.1:$lb_port" ACCESS_LOG="$state/nginx/access.log" \
+    "$node" load/topology-smoke.mjs
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  smoke) smoke ;;
+  *) echo "usage: $0 start|stop|status|smoke" >&2; exit 2 ;;
+esac
