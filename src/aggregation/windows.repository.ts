@@ -4,7 +4,12 @@ import { DataSource } from 'typeorm';
 import type { WindowRef } from './redis-layout';
 import type { WindowCounters } from './window-hash';
 import type { WindowRow } from './window-view';
-import { listWindowsSql, RECOMPUTE_FROM_RAW_SQL, UPSERT_FROM_REDIS_SQL } from './windows.sql';
+import {
+  LIST_CUSTOMER_WINDOWS_SQL,
+  LIST_TENANT_WINDOWS_SQL,
+  RECOMPUTE_FROM_RAW_SQL,
+  UPSERT_FROM_REDIS_SQL,
+} from './windows.sql';
 
 export interface FlushRow {
   ref: WindowRef;
@@ -65,18 +70,26 @@ export class WindowsRepository {
   }
 
   async list(query: WindowQuery): Promise<WindowRow[]> {
-    const params: unknown[] = [
+    const from = new Date(query.fromMs).toISOString();
+    const to = new Date(query.toMs).toISOString();
+    const afterStart = new Date(query.after?.windowStartMs ?? query.fromMs - 1).toISOString();
+    if (query.customerId !== undefined) {
+      return this.dataSource.query<WindowRow[]>(LIST_CUSTOMER_WINDOWS_SQL, [
+        query.tenantId,
+        query.customerId,
+        from,
+        to,
+        afterStart,
+        query.limit,
+      ]);
+    }
+    return this.dataSource.query<WindowRow[]>(LIST_TENANT_WINDOWS_SQL, [
       query.tenantId,
-      new Date(query.fromMs).toISOString(),
-      new Date(query.toMs).toISOString(),
-      new Date(query.after?.windowStartMs ?? query.fromMs - 1).toISOString(),
+      from,
+      to,
+      afterStart,
       query.after?.customerId ?? '',
       query.limit,
-    ];
-    if (query.customerId !== undefined) params.push(query.customerId);
-    return this.dataSource.query<WindowRow[]>(
-      listWindowsSql(query.customerId !== undefined),
-      params,
-    );
+    ]);
   }
 }

@@ -79,15 +79,21 @@ ON CONFLICT ON CONSTRAINT aggregation_windows_key_uq DO UPDATE SET ${SET_TOTALS}
 RETURNING *`;
 
 /**
- * Keyset pagination on (window_start, customer_id). Two shapes rather than an
- * "$x IS NULL OR" predicate, so each gets a plan on its own index.
+ * Keyset pagination, in two shapes so each runs on its own index: a tenant's windows
+ * by (window_start, customer_id) on aggregation_windows_tenant_start_idx; one
+ * customer's by window_start alone on the (tenant_id, customer_id, window_start) key.
+ * Reviewed with plans in docs/queries.md.
  */
-export function listWindowsSql(byCustomer: boolean): string {
-  return `
+export const LIST_TENANT_WINDOWS_SQL = `
 SELECT * FROM aggregation_windows
 WHERE tenant_id = $1 AND window_start >= $2 AND window_start < $3
   AND (window_start, customer_id) > ($4, $5)
-  ${byCustomer ? 'AND customer_id = $7' : ''}
 ORDER BY window_start, customer_id
 LIMIT $6`;
-}
+
+export const LIST_CUSTOMER_WINDOWS_SQL = `
+SELECT * FROM aggregation_windows
+WHERE tenant_id = $1 AND customer_id = $2 AND window_start >= $3 AND window_start < $4
+  AND window_start > $5
+ORDER BY window_start
+LIMIT $6`;
