@@ -43,7 +43,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
  * batches, the persistence reads and the closer, release locks and close pools.
  */
 export async function shutdown(app: NestFastifyApplication): Promise<void> {
-  await app.getHttpAdapter().getInstance().close();
+  const fastify = app.getHttpAdapter().getInstance();
+  // close() reaps idle keep-alive sockets once; a socket whose request was in flight
+  // turns idle only afterwards and would hold close() until the client's keep-alive
+  // timeout. Reap until the server is closed.
+  const reaper = setInterval(() => fastify.server.closeIdleConnections(), 50);
+  try {
+    await fastify.close();
+  } finally {
+    clearInterval(reaper);
+  }
   await app.close();
 }
 
