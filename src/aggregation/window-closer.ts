@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
 import { Metrics } from '../metrics/metrics';
+import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
 import { RedisLayout } from './redis-layout';
@@ -133,7 +134,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     if (keys.length === 0) return [];
     const pipeline = this.redis.pipeline();
     keys.forEach((key) => pipeline.hgetall(key));
-    const hashes = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
+    const hashes = (await execAll(pipeline)) as Record<string, string>[];
     const rows: FlushRow[] = [];
     const lost: string[] = [];
     hashes.forEach((hash, i) => {

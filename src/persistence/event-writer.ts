@@ -5,12 +5,18 @@ import { DataSource } from 'typeorm';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { isBeyondLateness, windowStartOf } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import type { StreamedEvent } from '../ingestion/metering-event';
 import { Metrics } from '../metrics/metrics';
 import { INSERT_EVENTS_SQL, UPSERT_CUSTOMERS_SQL } from './event-writer.sql';
 
 export type StreamEntry = [id: string, fields: string[]];
+
+export interface ShardEntries {
+  shard: number;
+  entries: StreamEntry[];
+}
 
 /**
  * Writes one shard's stream entries to Postgres in one transaction, then asks for a
@@ -28,13 +34,17 @@ export class EventWriter {
     private readonly metrics: Metrics,
   ) {}
 
-  async write(shard: number, entries: StreamEntry[]): Promise<number> {
-    const events = entries.flatMap(([id, fields]) => parseEntry(id, fields, this.logger));
-    if (events.length > 0) {
-      await this.insert(events);
-      this.metrics.persisted.inc(events.length);
-      await this.requestRecomputes(shard, events);
-    }
+  /** All shards' entries in one transaction; returns the events written. */
+  async write(batches: ShardEntries[]): Promise<number> {
+    const perShard = batches.map(({ shard, entries }) => ({
+      shard,
+      events: entries.flatMap(([id, fields]) => parseEntry(id, fields, this.logger)),
+    }));
+    const events = perShard.flatMap((b) => b.events);
+    if (events.length === 0) return 0;
+    await this.insert(events);
+    this.metrics.persisted.inc(events.length);
+    await this.requestRecomputes(perShard);
     return events.length;
   }
 
@@ -68,19 +78,26 @@ export class EventWriter {
    * and Redis) is owned by Postgres: any event committed for it triggers a recompute
    * from raw events, which is exact whatever order the commits happened in.
    */
-  private async requestRecomputes(shard: number, events: StreamedEvent[]): Promise<void> {
+  private async requestRecomputes(
+    perShard: { shard: number; events: StreamedEvent[] }[],
+  ): Promise<void> {
     const { ms, maxLatenessMs, graceMs } = this.config.window;
     const now = Date.now();
-    const keys = new Set<string>();
-    for (const e of events) {
-      const windowStartMs = windowStartOf(e.ts, ms);
-      if (isBeyondLateness(windowStartMs + ms, maxLatenessMs - graceMs, now)) {
-        keys.add(this.layout.windowKey({ shard, tenantId: e.t, customerId: e.c, windowStartMs }));
+    const pipeline = this.redis.pipeline();
+    let requested = 0;
+    for (const { shard, events } of perShard) {
+      const keys = new Set<string>();
+      for (const e of events) {
+        const windowStartMs = windowStartOf(e.ts, ms);
+        if (isBeyondLateness(windowStartMs + ms, maxLatenessMs - graceMs, now)) {
+          keys.add(this.layout.windowKey({ shard, tenantId: e.t, customerId: e.c, windowStartMs }));
+        }
       }
+      if (keys.size === 0) continue;
+      pipeline.zadd(this.layout.recomputeIndex(shard), ...[...keys].flatMap((key) => [now, key]));
+      requested += keys.size;
     }
-    if (keys.size === 0) return;
-    const args = [...keys].flatMap((key) => [now, key]);
-    await this.redis.zadd(this.layout.recomputeIndex(shard), ...args);
+    if (requested > 0) await execAll(pipeline);
   }
 }
 

@@ -9,8 +9,9 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { execAll } from '../infra/redis/exec-all';
 import { createRedis } from '../infra/redis/redis.module';
-import { EventWriter, StreamEntry } from './event-writer';
+import { EventWriter, type ShardEntries, type StreamEntry } from './event-writer';
 
 export const CONSUMER_GROUP = 'persist';
 const ERROR_BACKOFF_MS = 1000;
@@ -57,18 +58,26 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  /** One pass over every shard; returns how many events were written. Exposed for tests. */
+  /**
+   * One pass over every shard: the reads of all shards in one pipeline, every event in
+   * one transaction, the acknowledgements in one pipeline. Returns the events written.
+   */
   async drainOnce(): Promise<number> {
-    let written = 0;
+    const batches = await this.readAll();
     if (Date.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2) {
       this.lastClaimAt = Date.now();
-      for (let shard = 0; shard < this.config.shards; shard++) {
-        written += await this.process(shard, await this.claimIdle(shard));
-      }
+      await this.claimIdle(batches);
     }
-    for (let shard = 0; shard < this.config.shards; shard++) {
-      written += await this.process(shard, await this.read(shard));
+    const nonEmpty = [...batches.values()].filter((b) => b.entries.length > 0);
+    if (nonEmpty.length === 0) return 0;
+    const written = await this.writer.write(nonEmpty);
+    const pipeline = this.redis.pipeline();
+    for (const { shard, entries } of nonEmpty) {
+      const ids = entries.map(([id]) => id);
+      const stream = this.layout.stream(shard);
+      pipeline.xack(stream, CONSUMER_GROUP, ...ids).xdel(stream, ...ids);
     }
+    await execAll(pipeline);
     return written;
   }
 
@@ -85,62 +94,73 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  private async read(shard: number): Promise<StreamEntry[]> {
-    const ownPending = this.retryPending.has(shard);
-    const reply = (await this.redis
-      .xreadgroup(
+  /** New entries of every shard, or this consumer's own pending ones after a failure. */
+  private async readAll(): Promise<Map<number, ShardEntries>> {
+    const { readCount } = this.config.persistence;
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < this.config.shards; shard++) {
+      const id = this.retryPending.has(shard) ? '0' : '>';
+      pipeline.xreadgroup(
         'GROUP',
         CONSUMER_GROUP,
         this.config.instanceId,
         'COUNT',
-        this.config.persistence.readCount,
+        readCount,
         'STREAMS',
         this.layout.stream(shard),
-        ownPending ? '0' : '>',
-      )
-      .catch((error: Error) => this.recreateLostGroup(shard, error))) as ReadReply;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (ownPending && entries.length < this.config.persistence.readCount) {
-      this.retryPending.delete(shard);
+        id,
+      );
     }
-    return entries;
+    const replies = (await pipeline.exec()) ?? [];
+    const batches = new Map<number, ShardEntries>();
+    for (const [shard, [error, reply]] of replies.entries()) {
+      if (error) {
+        await this.recreateLostGroup(shard, error);
+        continue;
+      }
+      const entries = (reply as ReadReply)?.[0]?.[1] ?? [];
+      if (this.retryPending.has(shard) && entries.length < readCount) {
+        this.retryPending.delete(shard);
+      }
+      batches.set(shard, { shard, entries });
+    }
+    return batches;
   }
 
-  private async claimIdle(shard: number): Promise<StreamEntry[]> {
-    const [, entries] = (await this.redis.xautoclaim(
-      this.layout.stream(shard),
-      CONSUMER_GROUP,
-      this.config.instanceId,
-      this.config.persistence.claimIdleMs,
-      '0',
-      'COUNT',
-      this.config.persistence.readCount,
-    )) as [string, StreamEntry[]];
-    return entries;
-  }
-
-  private async process(shard: number, entries: StreamEntry[]): Promise<number> {
-    if (entries.length === 0) return 0;
-    const written = await this.writer.write(shard, entries);
-    const ids = entries.map(([id]) => id);
-    const stream = this.layout.stream(shard);
-    await this.redis
-      .multi()
-      .xack(stream, CONSUMER_GROUP, ...ids)
-      .xdel(stream, ...ids)
-      .exec();
-    return written;
+  /** Adds the entries idle past PERSIST_CLAIM_IDLE_MS (a dead consumer's) to the batches. */
+  private async claimIdle(batches: Map<number, ShardEntries>): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < this.config.shards; shard++) {
+      pipeline.xautoclaim(
+        this.layout.stream(shard),
+        CONSUMER_GROUP,
+        this.config.instanceId,
+        this.config.persistence.claimIdleMs,
+        '0',
+        'COUNT',
+        this.config.persistence.readCount,
+      );
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [shard, [error, reply]] of replies.entries()) {
+      if (error) continue; // a lost group is recreated by the next read
+      const claimed = (reply as [string, StreamEntry[]])[1];
+      const batch = batches.get(shard) ?? { shard, entries: [] };
+      // An own pending entry can come back from both the read and the claim.
+      const seen = new Set(batch.entries.map(([id]) => id));
+      batch.entries.push(...claimed.filter(([id]) => !seen.has(id)));
+      batches.set(shard, batch);
+    }
   }
 
   /**
    * A Redis restarted without persistence has lost the stream and its group: what it
    * held is gone with it (see docs/consistency.md), but new entries must flow again.
    */
-  private async recreateLostGroup(shard: number, error: Error): Promise<null> {
+  private async recreateLostGroup(shard: number, error: Error): Promise<void> {
     if (!error.message.startsWith('NOGROUP')) throw error;
     this.logger.error(`consumer group of shard ${shard} was lost; recreating it`);
     await this.ensureGroup(shard);
-    return null;
   }
 
   private async ensureGroup(shard: number): Promise<void> {

@@ -8,6 +8,7 @@ import {
 import type { Redis } from 'ioredis';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../metrics/metrics';
 
@@ -54,8 +55,8 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
       for (let shard = 0; shard < this.config.shards; shard++) {
         pipeline.xlen(this.layout.stream(shard));
       }
-      const results = (await pipeline.exec()) ?? [];
-      this.entries = results.reduce((sum, [, length]) => sum + Number(length ?? 0), 0);
+      const lengths = (await execAll(pipeline)) as number[];
+      this.entries = lengths.reduce((sum, length) => sum + length, 0);
       this.metrics.backlog.set(this.entries);
     } catch (error) {
       this.logger.warn(`backlog poll failed: ${(error as Error).message}`);
