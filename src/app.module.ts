@@ -12,6 +12,7 @@ import { RedisModule } from './infra/redis/redis.module';
 import { IngestionModule } from './ingestion/ingestion.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
+import { QuotaModule } from './quota/quota.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 
 @Module({})
@@ -31,6 +32,7 @@ export class AppModule {
         PersistenceModule,
         IngestionModule,
         HealthModule,
+        QuotaModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };

@@ -51,6 +51,16 @@ export interface AppConfig {
     retryJitterMs: number;
   };
   shutdownTimeoutMs: number;
+  quota: {
+    /** What consume answers when Redis cannot be asked: allow unchecked, or 503. */
+    failurePolicy: 'open' | 'closed';
+    /** How long an instance keeps quota definitions before reading them again. */
+    cacheMs: number;
+    /** A limiter call slower than this counts as Redis being unreachable. */
+    redisTimeoutMs: number;
+    /** Requests each API key may make per period; null when API_KEY_RATE_LIMIT is 0 (off). */
+    apiKeyRate: { limit: number; periodSeconds: number; algorithm: 'fixed' | 'sliding' } | null;
+  };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

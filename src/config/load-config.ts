@@ -83,6 +83,19 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       retryJitterMs: num('LOCK_RETRY_JITTER_MS'),
     },
     shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS'),
+    quota: {
+      failurePolicy: str('QUOTA_FAILURE_POLICY') as 'open' | 'closed',
+      cacheMs: num('QUOTA_CACHE_SECONDS') * 1000,
+      redisTimeoutMs: num('QUOTA_REDIS_TIMEOUT_MS'),
+      apiKeyRate:
+        num('API_KEY_RATE_LIMIT') === 0
+          ? null
+          : {
+              limit: num('API_KEY_RATE_LIMIT'),
+              periodSeconds: num('API_KEY_RATE_PERIOD_SECONDS'),
+              algorithm: str('API_KEY_RATE_ALGORITHM') as 'fixed' | 'sliding',
+            },
+    },
   };
 }
 

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { CLOCK, systemClock } from './clock';
+import { QuotaDefinitions } from './quota-definitions';
+import { QuotaDefinitionsController } from './quota-definitions.controller';
+import { QuotaKeys } from './quota-keys';
+import { QuotaUsageController } from './quota-usage.controller';
+import { QuotaRepository } from './quota.repository';
+import { QuotaService } from './quota.service';
+import { RateLimiter } from './rate-limiter';
+
+@Module({
+  imports: [TenancyModule],
+  controllers: [QuotaDefinitionsController, QuotaUsageController],
+  providers: [
+    { provide: CLOCK, useValue: systemClock },
+    {
+      provide: QuotaKeys,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new QuotaKeys(config.redisKeyPrefix),
+    },
+    QuotaRepository,
+    QuotaDefinitions,
+    QuotaService,
+    RateLimiter,
+  ],
+  exports: [QuotaService, RateLimiter],
+})
+export class QuotaModule {}

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { loadConfig } from '../config/load-config';
+import { QuotaKeys } from './quota-keys';
+import { type NamedRule, RateLimiter } from './rate-limiter';
+
+const NOW = 1_795_303_058_721;
+const HOUR = 3_600_000;
+
+function limiter(
+  script: (...args: unknown[]) => Promise<unknown>,
+  env: Record<string, string> = {},
+) {
+  const config = loadConfig({
+    DATABASE_URL: 'postgres://u@h/db',
+    REDIS_URL: 'redis://h',
+    ADMIN_TOKEN: 'a'.repeat(16),
+    API_KEY_SECRET: 's'.repeat(32),
+    QUOTA_REDIS_TIMEOUT_MS: '20',
+    ...env,
+  });
+  const redis = { defineCommand: () => undefined, tallyLimit: script, del: script };
+  return new RateLimiter(redis as unknown as Redis, config, { now: () => NOW }, new QuotaKeys(''));
+}
+
+const perSecond: NamedRule = { field: 's', limit: 5, periodMs: 1_000, algorithm: 'fixed' };
+const perHour: NamedRule = { field: 'h', limit: 10, periodMs: HOUR, algorithm: 'fixed' };
+const windowOf = (rule: NamedRule) => Math.floor(NOW / rule.periodMs);
+
+describe('RateLimiter', () => {
+  it('names the refusing rule that holds out longest, and when the call could pass', async () => {
+    const reply = [NOW, 0, windowOf(perSecond), 5, 0, windowOf(perHour), 10, 0];
+    const decision = await limiter(async () => reply).consume('b', [perSecond, perHour], 1);
+    expect(decision).toMatchObject({ allowed: false, enforced: true, binding: 1 });
+    expect(decision.retryAtMs).toBe((windowOf(perHour) + 1) * HOUR);
+    expect(decision.states.map((s) => s.remaining)).toEqual([0, 0]);
+  });
+
+  it('describes an allowed call by the rule nearest to its limit', async () => {
+    const reply = [NOW, 1, windowOf(perSecond), 1, 0, windowOf(perHour), 7, 0];
+    const decision = await limiter(async () => reply).consume('b', [perSecond, perHour], 1);
+    expect(decision).toMatchObject({ allowed: true, binding: 1, retryAtMs: null });
+    expect(decision.states.map((s) => s.remaining)).toEqual([3, 2]);
+  });
+
+  it('fails loudly when the script and the arithmetic disagree', async () => {
+    const reply = [NOW, 1, windowOf(perSecond), 5, 0];
+    await expect(limiter(async () => reply).consume('b', [perSecond], 1)).rejects.toThrow(
+      'LIMITER_LUA and limiter-math disagree',
+    );
+  });
+
+  it('fails open when Redis is unreachable and the policy is open', async () => {
+    const down = async () => Promise.reject(new Error('connect ECONNREFUSED'));
+    const decision = await limiter(down).consume('b', [perSecond], 1);
+    expect(decision).toMatchObject({ allowed: true, enforced: false, binding: -1 });
+  });
+
+  it('treats a Redis that does not answer in time as unreachable', async () => {
+    const silent = () => new Promise(() => undefined);
+    const decision = await limiter(silent).consume('b', [perSecond], 1);
+    expect(decision.enforced).toBe(false);
+  });
+
+  it('answers 503 with Retry-After when Redis is unreachable and the policy is closed', async () => {
+    const down = async () => Promise.reject(new Error('connect ECONNREFUSED'));
+    const closed = limiter(down, { QUOTA_FAILURE_POLICY: 'closed' });
+    const error = await closed.consume('b', [perSecond], 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error).toMatchObject({ code: ErrorCode.Unavailable, extras: { retryAfterSeconds: 1 } });
+  });
+
+  it('does not fail open on a script error, which is a bug rather than an outage', async () => {
+    const bug = Object.assign(new Error('ERR Error running script'), { name: 'ReplyError' });
+    await expect(
+      limiter(async () => Promise.reject(bug)).consume('b', [perSecond], 1),
+    ).rejects.toBe(bug);
+  });
+
+  it('answers status and reset with 503 whatever the policy', async () => {
+    const down = limiter(async () => Promise.reject(new Error('Connection is closed.')));
+    await expect(down.peek('b', [perSecond])).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+    });
+    await expect(down.reset('b')).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+  });
+
+  it('limits API keys only when API_KEY_RATE_LIMIT is set', async () => {
+    const calls: unknown[][] = [];
+    const script = async (...args: unknown[]) => {
+      calls.push(args);
+      return [NOW, 1, -1, 0, 0];
+    };
+    expect(await limiter(script).consumeForApiKey('key-1')).toBeNull();
+    const on = limiter(script, { API_KEY_RATE_LIMIT: '50', API_KEY_RATE_PERIOD_SECONDS: '60' });
+    const outcome = await on.consumeForApiKey('key-1');
+    expect(outcome?.rules).toEqual([
+      { field: 'requests:60s', limit: 50, periodMs: 60_000, algorithm: 'sliding' },
+    ]);
+    expect(outcome?.decision).toMatchObject({ allowed: true, states: [{ remaining: 49 }] });
+    expect(calls).toEqual([[1, '{k:key-1}', 1, 1, 'requests:60s', 50, 60_000, 'sliding']]);
+  });
+});

@@ -1,0 +1,245 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { REDIS } from '../infra/redis/redis.tokens';
+import { CLOCK, type Clock } from './clock';
+import {
+  admits,
+  type Counters,
+  decide,
+  LimitRule,
+  remaining,
+  resetAt,
+  retryAt,
+} from './limiter-math';
+import { LIMITER_LUA } from './limiter.lua';
+import { QuotaKeys, ruleField } from './quota-keys';
+
+/** A rule plus the bucket field its counters live under (unique within the bucket). */
+export interface NamedRule extends LimitRule {
+  field: string;
+}
+
+export interface RuleState {
+  /** Whole units left after the decision, never below 0. */
+  remaining: number;
+  resetAtMs: number;
+}
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** False when Redis could not be asked and the fail-open policy let the call through. */
+  enforced: boolean;
+  nowMs: number;
+  /** One per rule, in the order given. */
+  states: RuleState[];
+  /**
+   * The rule the answer is about (RateLimit-* headers): when refused, the refusing rule
+   * that holds out longest; when allowed, the one nearest to its limit; -1 without rules.
+   */
+  binding: number;
+  /** Refused only: the earliest time the same call could pass; null if it never can. */
+  retryAtMs: number | null;
+}
+
+export interface RateLimitOutcome {
+  rules: NamedRule[];
+  decision: LimitDecision;
+}
+
+type LimiterCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
+
+const FAIL_OPEN_WARN_EVERY_MS = 10_000;
+
+/**
+ * Atomic multi-rule limiter over Redis buckets, shared by customer quotas and per-API-key
+ * rate limits. If Redis cannot be asked, consume follows QUOTA_FAILURE_POLICY; reads and
+ * resets simply answer 503.
+ */
+@Injectable()
+export class RateLimiter {
+  private readonly logger = new Logger(RateLimiter.name);
+  private readonly command: LimiterCommand;
+  private lastFailOpenWarnMs = -Infinity;
+  private failOpenSinceWarn = 0;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly keys: QuotaKeys,
+  ) {
+    redis.defineCommand('tallyLimit', { lua: LIMITER_LUA });
+    const client = redis as unknown as { tallyLimit: LimiterCommand };
+    this.command = client.tallyLimit.bind(redis);
+  }
+
+  /** Charges `units` to every rule of the bucket, or to none if any rule refuses. */
+  async consume(bucket: string, rules: NamedRule[], units: number): Promise<LimitDecision> {
+    if (rules.length === 0) return this.unlimited(true);
+    let reply: number[];
+    try {
+      reply = await this.run(bucket, rules, units);
+    } catch (error) {
+      if (isScriptError(error)) throw error;
+      return this.undecided(error);
+    }
+    return this.interpret(rules, reply, units);
+  }
+
+  /** The rules' state now, consuming nothing. */
+  async peek(bucket: string, rules: NamedRule[]): Promise<LimitDecision> {
+    if (rules.length === 0) return this.unlimited(true);
+    return this.interpret(rules, await this.orUnavailable(this.run(bucket, rules, 0)), 0);
+  }
+
+  /** Forgets all usage of the bucket: every rule is whole again. */
+  async reset(bucket: string): Promise<void> {
+    await this.orUnavailable(this.withTimeout(this.redis.del(bucket)));
+  }
+
+  /**
+   * The answer when a consume cannot be judged (Redis, or the quota definitions,
+   * unreachable): fail-open lets it through unchecked and logs, fail-closed is a 503.
+   */
+  undecided(cause: unknown): LimitDecision {
+    if (this.config.quota.failurePolicy === 'closed') throw unavailable();
+    this.warnFailOpen(cause);
+    return this.unlimited(false);
+  }
+
+  /** One request against the per-key limit of API_KEY_RATE_*; null when that limit is off. */
+  async consumeForApiKey(keyId: string): Promise<RateLimitOutcome | null> {
+    const rate = this.config.quota.apiKeyRate;
+    if (!rate) return null;
+    const rule: NamedRule = {
+      field: ruleField('requests', rate.periodSeconds),
+      limit: rate.limit,
+      periodMs: rate.periodSeconds * 1000,
+      algorithm: rate.algorithm,
+    };
+    return { rules: [rule], decision: await this.consume(this.keys.apiKey(keyId), [rule], 1) };
+  }
+
+  private run(bucket: string, rules: NamedRule[], units: number): Promise<number[]> {
+    const args: (string | number)[] = [units, rules.length];
+    for (const r of rules) args.push(r.field, r.limit, r.periodMs, r.algorithm);
+    return this.withTimeout(this.command(1, bucket, ...args));
+  }
+
+  private interpret(rules: NamedRule[], reply: number[], units: number): LimitDecision {
+    const [nowMs, allowedByScript] = reply;
+    const stored: Counters[] = rules.map((_, i) => ({
+      window: reply[2 + 3 * i],
+      current: reply[3 + 3 * i],
+      previous: reply[4 + 3 * i],
+    }));
+    const { allowed, counters } = decide(rules, stored, nowMs, units);
+    if (allowed !== (allowedByScript === 1)) {
+      throw new Error('LIMITER_LUA and limiter-math disagree; one of them was changed alone');
+    }
+    const states = rules.map((rule, i) => ({
+      remaining: Math.max(0, remaining(rule, counters[i], nowMs)),
+      resetAtMs: resetAt(rule, counters[i], nowMs),
+    }));
+    const decision: LimitDecision = {
+      allowed,
+      enforced: true,
+      nowMs,
+      states,
+      binding: -1,
+      retryAtMs: null,
+    };
+    if (allowed || units === 0) return { ...decision, binding: nearestToLimit(states) };
+    rules.forEach((rule, i) => {
+      if (admits(rule, stored[i], nowMs, units)) return;
+      const at = retryAt(rule, stored[i], nowMs, units);
+      if (decision.binding === -1 || holdsOutLonger(at, decision.retryAtMs)) {
+        decision.binding = i;
+        decision.retryAtMs = at;
+      }
+    });
+    return decision;
+  }
+
+  private unlimited(enforced: boolean): LimitDecision {
+    return {
+      allowed: true,
+      enforced,
+      nowMs: this.clock.now(),
+      states: [],
+      binding: -1,
+      retryAtMs: null,
+    };
+  }
+
+  /** "Allow and log", without one log line per call while Redis is down. */
+  private warnFailOpen(cause: unknown): void {
+    const nowMs = this.clock.now();
+    this.failOpenSinceWarn++;
+    if (nowMs - this.lastFailOpenWarnMs >= FAIL_OPEN_WARN_EVERY_MS) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      this.logger.warn(
+        `cannot judge quotas (${reason}); fail-open let ` +
+          `${this.failOpenSinceWarn} call(s) through unchecked since the last warning`,
+      );
+      this.lastFailOpenWarnMs = nowMs;
+      this.failOpenSinceWarn = 0;
+    }
+  }
+
+  private async orUnavailable<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (isScriptError(error)) throw error;
+      throw unavailable();
+    }
+  }
+
+  /**
+   * ioredis waits for a reconnect before failing a command; a gateway needs its answer
+   * sooner. A script that times out may still run later: its units stay consumed.
+   */
+  private async withTimeout<T>(call: Promise<T>): Promise<T> {
+    const ms = this.config.quota.redisTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([call, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Lowest remaining; on a tie the one that takes longest to come back. */
+function nearestToLimit(states: RuleState[]): number {
+  let best = 0;
+  states.forEach((s, i) => {
+    const b = states[best];
+    if (s.remaining < b.remaining || (s.remaining === b.remaining && s.resetAtMs > b.resetAtMs)) {
+      best = i;
+    }
+  });
+  return best;
+}
+
+/** Retry times compare with null as "never". */
+function holdsOutLonger(at: number | null, than: number | null): boolean {
+  return than !== null && (at === null || at > than);
+}
+
+/** Redis answered, with an error: a bug in the script or its arguments, not an outage. */
+function isScriptError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
+function unavailable(): DomainError {
+  return new DomainError(ErrorCode.Unavailable, 'The quota store is unreachable; retry shortly.', {
+    retryAfterSeconds: 1,
+  });
+}
