@@ -58,9 +58,20 @@ export interface AppConfig {
     cacheMs: number;
     /** A limiter call slower than this counts as Redis being unreachable. */
     redisTimeoutMs: number;
-    /** Requests each API key may make per period; null when API_KEY_RATE_LIMIT is 0 (off). */
-    apiKeyRate: { limit: number; periodSeconds: number; algorithm: 'fixed' | 'sliding' } | null;
+    /**
+     * Per API key: `requests` for management and read routes, `events` for the machine
+     * paths (events ingested, quota checks). null when the limit is 0 (off).
+     */
+    apiKeyRates: Record<ApiKeyRateClass, ApiKeyRate | null>;
   };
+}
+
+export type ApiKeyRateClass = 'requests' | 'events';
+
+export interface ApiKeyRate {
+  limit: number;
+  periodSeconds: number;
+  algorithm: 'fixed' | 'sliding';
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

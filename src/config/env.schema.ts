@@ -45,8 +45,10 @@ export const envSchema = {
     QUOTA_FAILURE_POLICY: { enum: ['open', 'closed'], default: 'open' },
     QUOTA_CACHE_SECONDS: { type: 'number', minimum: 0, maximum: 300, default: 5 },
     QUOTA_REDIS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 10000, default: 500 },
-    API_KEY_RATE_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000000, default: 0 },
-    API_KEY_RATE_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 1 },
+    API_KEY_RATE_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000000, default: 1000 },
+    API_KEY_RATE_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 3600 },
+    API_KEY_EVENT_RATE_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000000, default: 50000 },
+    API_KEY_EVENT_RATE_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 1 },
     API_KEY_RATE_ALGORITHM: { enum: ['fixed', 'sliding'], default: 'sliding' },
   },
 } as const;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
-import { AppConfig, AppProfile, AppRole } from './app-config';
+import { ApiKeyRate, AppConfig, AppProfile, AppRole } from './app-config';
 import { envSchema, RawEnv } from './env.schema';
 
 export class ConfigError extends Error {}
@@ -87,16 +87,22 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       failurePolicy: str('QUOTA_FAILURE_POLICY') as 'open' | 'closed',
       cacheMs: num('QUOTA_CACHE_SECONDS') * 1000,
       redisTimeoutMs: num('QUOTA_REDIS_TIMEOUT_MS'),
-      apiKeyRate:
-        num('API_KEY_RATE_LIMIT') === 0
-          ? null
-          : {
-              limit: num('API_KEY_RATE_LIMIT'),
-              periodSeconds: num('API_KEY_RATE_PERIOD_SECONDS'),
-              algorithm: str('API_KEY_RATE_ALGORITHM') as 'fixed' | 'sliding',
-            },
+      apiKeyRates: {
+        requests: rate(e, 'API_KEY_RATE_LIMIT', 'API_KEY_RATE_PERIOD_SECONDS'),
+        events: rate(e, 'API_KEY_EVENT_RATE_LIMIT', 'API_KEY_EVENT_RATE_PERIOD_SECONDS'),
+      },
     },
   };
+}
+
+function rate(e: Record<string, unknown>, limit: string, period: string): ApiKeyRate | null {
+  return e[limit] === 0
+    ? null
+    : {
+        limit: e[limit] as number,
+        periodSeconds: e[period] as number,
+        algorithm: e.API_KEY_RATE_ALGORITHM as ApiKeyRate['algorithm'],
+      };
 }
 
 function defaultInstanceId(): string {

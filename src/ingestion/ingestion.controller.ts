@@ -3,6 +3,7 @@ import { ApiAcceptedResponse, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swag
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { Metrics } from '../metrics/metrics';
+import { CountsEvents } from '../quota/rate-class';
 import { RequireScope } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
 import { ingestBodySchema } from './event.schema';
@@ -23,6 +24,7 @@ export class IngestionController {
   @Post()
   @HttpCode(202)
   @RequireScope('ingest')
+  @CountsEvents()
   @ApiBody({ schema: openApi(ingestBodySchema) })
   @ApiAcceptedResponse({
     schema: openApi({

@@ -45,6 +45,7 @@ import {
   rateLimitHeaders,
   retryAfterSeconds,
 } from './rate-limit-headers';
+import { CountsEvents } from './rate-class';
 
 const validateConsume = validateBody<ConsumeRequest>(consumeBodySchema);
 const validateStatus = validateQuery<{ customerId: string; metric?: Metric }>(statusQuerySchema);
@@ -75,6 +76,7 @@ export class QuotaUsageController {
   @Post('quotas/consume')
   @HttpCode(200)
   @RequireScope('ingest')
+  @CountsEvents()
   @UseFilters(QuotaExceededFilter)
   @ApiBody({ schema: openApi(consumeBodySchema) })
   @ApiOkResponse({ schema: openApi(consumeResultSchema), headers: consumeHeaderDocs })

@@ -85,19 +85,23 @@ describe('RateLimiter', () => {
     await expect(down.reset('b')).rejects.toMatchObject({ code: ErrorCode.Unavailable });
   });
 
-  it('limits API keys only when API_KEY_RATE_LIMIT is set', async () => {
+  it('limits API keys per class, only where that class has a limit', async () => {
     const calls: unknown[][] = [];
     const script = async (...args: unknown[]) => {
       calls.push(args);
       return [NOW, 1, -1, 0, 0];
     };
-    expect(await limiter(script).consumeForApiKey('key-1')).toBeNull();
+    const off = limiter(script, { API_KEY_RATE_LIMIT: '0', API_KEY_EVENT_RATE_LIMIT: '0' });
+    expect(await off.consumeForApiKey('key-1', 'requests', 1)).toBeNull();
+    expect(await off.consumeForApiKey('key-1', 'events', 100)).toBeNull();
     const on = limiter(script, { API_KEY_RATE_LIMIT: '50', API_KEY_RATE_PERIOD_SECONDS: '60' });
-    const outcome = await on.consumeForApiKey('key-1');
+    const outcome = await on.consumeForApiKey('key-1', 'requests', 1);
     expect(outcome?.rules).toEqual([
       { field: 'requests:60s', limit: 50, periodMs: 60_000, algorithm: 'sliding' },
     ]);
     expect(outcome?.decision).toMatchObject({ allowed: true, states: [{ remaining: 49 }] });
     expect(calls).toEqual([[1, '{k:key-1}', 1, 1, 'requests:60s', 50, 60_000, 'sliding']]);
+    await on.consumeForApiKey('key-1', 'events', 250);
+    expect(calls[1]).toEqual([1, '{k:key-1}', 250, 1, 'events:1s', 50_000, 1000, 'sliding']);
   });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { CLOCK, type Clock } from './clock';
 import {
@@ -110,16 +110,21 @@ export class RateLimiter {
   }
 
   /** One request against the per-key limit of API_KEY_RATE_*; null when that limit is off. */
-  async consumeForApiKey(keyId: string): Promise<RateLimitOutcome | null> {
-    const rate = this.config.quota.apiKeyRate;
+  /** Charges an API key's own rate limit of the given class; null when that class is off. */
+  async consumeForApiKey(
+    keyId: string,
+    rateClass: ApiKeyRateClass,
+    units: number,
+  ): Promise<RateLimitOutcome | null> {
+    const rate = this.config.quota.apiKeyRates[rateClass];
     if (!rate) return null;
     const rule: NamedRule = {
-      field: ruleField('requests', rate.periodSeconds),
+      field: ruleField(rateClass, rate.periodSeconds),
       limit: rate.limit,
       periodMs: rate.periodSeconds * 1000,
       algorithm: rate.algorithm,
     };
-    return { rules: [rule], decision: await this.consume(this.keys.apiKey(keyId), [rule], 1) };
+    return { rules: [rule], decision: await this.consume(this.keys.apiKey(keyId), [rule], units) };
   }
 
   private run(bucket: string, rules: NamedRule[], units: number): Promise<number[]> {
