@@ -76,7 +76,11 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
   async closeAll(): Promise<void> {
     const [seconds, micros] = await this.redis.time();
     const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    for (let shard = 0; shard < this.config.shards; shard++) {
+    // Each pass starts at a random shard: closers on several instances then spread over
+    // the shards instead of queueing on the same lock in the same order.
+    const start = Math.floor(Math.random() * this.config.shards);
+    for (let i = 0; i < this.config.shards; i++) {
+      const shard = (start + i) % this.config.shards;
       if (await this.hasWork(shard, nowMs)) {
         await this.lock.tryWithLock('closer', this.layout.closerLock(shard), async (signal) => {
           const end = this.metrics.flushDuration.startTimer();
