@@ -1,0 +1,23 @@
+import Fastify from 'fastify';
+import { envSchema } from '../src/config/env.schema';
+
+/**
+ * The ceiling the service is compared with: bare Fastify doing what every ingest
+ * request must do anyway (accept the connection, parse the same JSON with the same body
+ * limit, echo the request id, answer 202) and nothing the service adds.
+ */
+const app = Fastify({ bodyLimit: envSchema.properties.INGEST_BODY_LIMIT_BYTES.default });
+
+app.post('/v1/events', async (request, reply) => {
+  const accepted = Array.isArray(request.body) ? request.body.length : 1;
+  const requestId = request.headers['x-request-id'];
+  if (typeof requestId === 'string') void reply.header('X-Request-Id', requestId);
+  return reply.code(202).send({ accepted, duplicates: 0 });
+});
+
+const port = Number(process.env.PORT);
+app.listen({ port, host: '127.0.0.1' }).catch((error: Error) => {
+  process.stderr.write(`baseline failed to start: ${error.message}\n`);
+  process.exit(1);
+});
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const STOP_GRACE_MS = 15_000;
+
+/** A server under test, run as its own process so it never shares a thread with the load. */
+export class Child {
+  private readonly process: ChildProcess;
+  private exited = false;
+
+  constructor(
+    readonly name: string,
+    node: string,
+    script: string,
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.process = spawn(node, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process.once('exit', () => (this.exited = true));
+    for (const stream of [this.process.stdout, this.process.stderr]) {
+      if (stream) {
+        createInterface({ input: stream }).on('line', (line) =>
+          process.stderr.write(`[${name}] ${line}\n`),
+        );
+      }
+    }
+  }
+
+  get pid(): number {
+    if (this.process.pid === undefined) throw new Error(`${this.name} did not start`);
+    return this.process.pid;
+  }
+
+  /** Resolves once `url` answers with `status`; fails fast if the process dies first. */
+  async waitFor(url: string, status: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`${this.name} exited during start-up (its output is above)`);
+      const answered = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+        (response) => response.status,
+        () => 0,
+      );
+      if (answered === status) return;
+      await sleep(100);
+    }
+    throw new Error(`${this.name} was not ready at ${url} within ${timeoutMs} ms`);
+  }
+
+  /** SIGTERM (the service drains on it), SIGKILL if it overstays. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exit = once(this.process, 'exit');
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), STOP_GRACE_MS);
+    await exit;
+    clearTimeout(timer);
+  }
+}
+
+/** A port free right now; the tiny race with other programs is acceptable for a benchmark. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no TCP port');
+  return address.port;
+}
