@@ -23,6 +23,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     requests?: Request[];
     warmup?: { duration: number };
+    /** Requests per second across all connections (a fixed arrival rate). */
+    overallRate?: number;
   }
 
   export interface Result {
@@ -34,7 +36,7 @@ declare module 'autocannon' {
     '2xx': number;
     /** Milliseconds. */
     latency: { p50: number; p99: number };
-    requests: { total: number };
+    requests: { total: number; average: number };
   }
 
   export default function autocannon(options: Options): PromiseLike<Result>;
