@@ -20,6 +20,36 @@ export default tseslint.config(
     },
   },
   {
+    // Tenant isolation, second layer: the service reaches Postgres only through
+    // TenantDatabase (one tenant, RLS setting) or SystemDatabase (explicitly all tenants).
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/infra/database/**',
+      'src/persistence/run-migrations.ts',
+      'src/persistence/cli-data-source.ts',
+      '**/*.spec.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@nestjs/typeorm',
+              importNames: ['InjectDataSource', 'InjectEntityManager', 'InjectRepository'],
+              message: 'Use TenantDatabase or SystemDatabase (docs/multi-tenancy.md).',
+            },
+            {
+              name: 'typeorm',
+              importNames: ['DataSource', 'Repository'],
+              message: 'Use TenantDatabase or SystemDatabase (docs/multi-tenancy.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

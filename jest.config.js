@@ -9,6 +9,7 @@ module.exports = {
     '!src/persistence/cli-data-source.ts',
     '!src/**/*.entity.ts',
     '!src/**/*.spec.ts',
+    '!src/**/*.fixture.ts',
   ],
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],
   coverageThreshold: { global: { lines: 80, branches: 80 } },

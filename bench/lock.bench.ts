@@ -68,6 +68,8 @@ async function run(s: { closers: number; shards: number; windows: number }): Pro
     REDIS_KEY_PREFIX: prefix,
     ADMIN_TOKEN: 'bench-admin-token-0000',
     API_KEY_SECRET: 'bench-api-key-secret-0000000000000000',
+    JWT_SECRET: 'bench-jwt-secret-000000000000000000000',
+    ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
     APP_PROFILE: 'test',
     SHARDS: String(s.shards),
     WINDOW_SECONDS: '2',

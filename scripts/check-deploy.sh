@@ -195,7 +195,8 @@ fi
 # Only what the image sets plus what compose passes; nothing leaks in from this shell.
 image_env=(PATH="$PATH" NODE_ENV=production NO_COLOR=1 APP_PROFILE=prod HOST=127.0.0.1
   DATABASE_URL="$pg_server/$check_db" REDIS_URL="$redis_url" REDIS_KEY_PREFIX=deploycheck:
-  ADMIN_TOKEN="$admin_token" API_KEY_SECRET=deploy-check-api-key-secret-000000000000)
+  ADMIN_TOKEN="$admin_token" API_KEY_SECRET=deploy-check-api-key-secret-000000000000
+  JWT_SECRET=deploy-check-jwt-secret-00000000000000000 ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)")
 # The compose `seed` service's command, against production dependencies only.
 if [[ -e seeds/seed.ts ]]; then
   if (cd "$work/runtime" && env -i "${image_env[@]}" APP_PROFILE=dev node dist/seeds/seed.js) >"$work/seed.log" 2>&1; then

@@ -9,7 +9,8 @@
 #   scripts/local-topology.sh stop     SIGTERM (the apps drain), then nginx quits
 #
 # Overrides: TOPOLOGY_DIR (state, logs), LB_PORT, TOPOLOGY_PG (server URL without a
-# database), TOPOLOGY_REDIS, ADMIN_TOKEN, API_KEY_SECRET; other app variables pass through.
+# database), TOPOLOGY_REDIS, ADMIN_TOKEN, API_KEY_SECRET, JWT_SECRET, ENCRYPTION_KEY; other app
+# variables pass through.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +26,8 @@ nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 # Local-only secrets, as in docker-compose.yml; a real deployment sets its own.
 export ADMIN_TOKEN=${ADMIN_TOKEN:-local-admin-token-change-me}
 export API_KEY_SECRET=${API_KEY_SECRET:-local-api-key-secret-change-me-0000000000}
+export JWT_SECRET=${JWT_SECRET:-local-jwt-secret-change-me-0000000000000}
+export ENCRYPTION_KEY=${ENCRYPTION_KEY:-bG9jYWwtb25seS1lbmNyeXB0aW9uLWtleS0zMi1ieXQ=}
 
 log() { printf 'topology: %s\n' "$*"; }
 die() { printf 'topology: %s\n' "$*" >&2; exit 1; }

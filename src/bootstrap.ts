@@ -79,6 +79,10 @@ function setUpOpenApi(app: NestFastifyApplication): void {
       .setDescription('Real-time API metering and aggregation. Errors are RFC 9457 problem+json.')
       .setVersion('1')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'POST /v1/auth/token' },
+        'bearer',
+      )
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' }, 'adminToken')
       .build(),
   );

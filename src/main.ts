@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, shutdown } from './bootstrap';
-import { ConfigError, loadConfig } from './config/load-config';
+import { ConfigError } from './config/env-parsers';
+import { loadConfig } from './config/load-config';
 
 async function main(): Promise<void> {
   let config;

@@ -8,6 +8,8 @@ const WINDOW_MS = 2000;
 const DISTINCT = 50_000;
 const BATCH = 100;
 const IN_FLIGHT = 6;
+/** Exact duplicates of earlier events added to each request (about 10%). */
+const REPEATS = 10;
 const CUSTOMERS = Array.from({ length: 20 }, (_, i) => `cust-${i}`);
 const ENDPOINTS = ['/v1/chat', '/v1/embed', '/v1/images'];
 const MODELS = ['gpt-4', 'small', 'vision'];
@@ -115,7 +117,7 @@ describe('exact totals across three processes, duplicates, late events and a SIG
         const repeats =
           sent.length > 1000
             ? Array.from(
-                { length: 10 },
+                { length: REPEATS },
                 (_, k) => sent[(b * 7919 + k * 104729) % (sent.length - BATCH)],
               )
             : [];
@@ -124,7 +126,11 @@ describe('exact totals across three processes, duplicates, late events and a SIG
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     expect(sent).toHaveLength(DISTINCT);
-    expect(accepted).toBeGreaterThanOrEqual(DISTINCT);
+    // Dedup never counts an event twice. A request the SIGKILL cut off after its events
+    // counted but before it answered is retried elsewhere and answered as duplicates, so
+    // the requests in flight at the victim may go unreported; the rows below are exact.
+    expect(accepted).toBeLessThanOrEqual(DISTINCT);
+    expect(accepted).toBeGreaterThanOrEqual(DISTINCT - IN_FLIGHT * (BATCH + REPEATS));
 
     const expected = expectedWindows(sent, WINDOW_MS);
     await eventually(async () => {

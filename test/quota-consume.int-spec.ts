@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hashKey, issueKey } from '../src/tenancy/api-key-codec';
-import { createTenant, type Reply, request } from './support/api';
+import { createTenant, ensureCustomer, type Reply, request } from './support/api';
 import { TestStack } from './support/harness';
 
 describe('POST /v1/quotas/consume', () => {
@@ -21,6 +21,7 @@ describe('POST /v1/quotas/consume', () => {
   afterAll(() => stack.dispose());
 
   const setQuota = async (customerId: string, metric: string, body: unknown) => {
+    await ensureCustomer(app, as.headers['x-api-key'], customerId);
     const reply = await request(app, 'PUT', `/v1/customers/${customerId}/quotas/${metric}`, {
       ...as,
       body,

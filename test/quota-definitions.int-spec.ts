@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createTenant, request } from './support/api';
+import { createTenant, ensureCustomer, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 
 describe('quota definitions', () => {
@@ -13,6 +13,7 @@ describe('quota definitions', () => {
     app = await stack.start();
     ({ key } = await createTenant(app));
     as = { headers: { 'x-api-key': key } };
+    for (const customer of ['c-1', 'special', 'cached']) await ensureCustomer(app, key, customer);
   });
 
   afterAll(() => stack.dispose());
@@ -101,15 +102,20 @@ describe('quota definitions', () => {
     expect(get.body.limits).toEqual([{ limit: 100, period: '1h', algorithm: 'fixed' }]);
   });
 
-  it('answers 404 for a metric that does not exist and for a quota never set', async () => {
+  it('answers 404 for a metric that does not exist, a quota never set, a customer unknown', async () => {
     const unknown = await request(app, 'PUT', '/v1/customers/c-1/quotas/bytes', {
       ...as,
       body: { limit: 1, period: '1h', algorithm: 'fixed' },
     });
     expect(unknown).toMatchObject({ status: 404, body: { code: 'not_found' } });
     expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const unset = await request(app, 'GET', '/v1/customers/nobody/quotas/calls', as);
+    const unset = await request(app, 'GET', '/v1/customers/special/quotas/tokens', as);
     expect(unset.status).toBe(404);
+    const nobody = await request(app, 'PUT', '/v1/customers/nobody/quotas/calls', {
+      ...as,
+      body: { limit: 1, period: '1h', algorithm: 'fixed' },
+    });
+    expect(nobody).toMatchObject({ status: 404, body: { detail: "No customer 'nobody'." } });
     const noDefault = await request(app, 'GET', '/v1/quotas/defaults/calls', as);
     expect(noDefault.status).toBe(404);
   });

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createTenant, request } from './support/api';
+import { createTenant, ensureCustomer, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { reachable } from './support/services';
 
@@ -70,6 +70,7 @@ describe('quota failure policy when Redis is unreachable', () => {
     closed = await stack.start({ QUOTA_FAILURE_POLICY: 'closed' });
     const { key } = await createTenant(open);
     as = { headers: { 'x-api-key': key } };
+    await ensureCustomer(open, key, 'c-1');
     const put = await request(open, 'PUT', '/v1/customers/c-1/quotas/calls', {
       ...as,
       body: { limit: 1, period: '1h', algorithm: 'fixed' },

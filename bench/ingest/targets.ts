@@ -46,6 +46,8 @@ export async function startService(
     REDIS_KEY_PREFIX: options.prefix,
     ADMIN_TOKEN: adminToken,
     API_KEY_SECRET: randomBytes(32).toString('hex'),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     STREAM_HIGH_WATER: String(STREAM_HIGH_WATER),
   });
   register(child);

@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { validateQuery } from '../common/validation/validate-body';
@@ -11,7 +11,6 @@ import { ListWindowsParams, WindowPage, WindowsService } from './windows.service
 const validateListQuery = validateQuery<ListWindowsParams>(listWindowsQuerySchema);
 
 @ApiTags('windows')
-@ApiSecurity('apiKey')
 @Controller('v1/windows')
 export class WindowsController {
   constructor(
@@ -29,6 +28,6 @@ export class WindowsController {
   @ApiOkResponse({ schema: openApi(windowPageSchema) })
   @ProblemResponses(400, 401, 403)
   async list(@Query() query: unknown): Promise<WindowPage> {
-    return this.windows.list(this.context.tenantId(), validateListQuery(query), Date.now());
+    return this.windows.list(this.context.scope(), validateListQuery(query), Date.now());
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { SystemDatabase } from '../infra/database/system-database';
+import { TenantDatabase } from '../infra/database/tenant-database';
+import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
 import type { WindowRef } from './redis-layout';
 import type { WindowCounters } from './window-hash';
 import type { WindowRow } from './window-view';
@@ -18,7 +19,6 @@ export interface FlushRow {
 }
 
 export interface WindowQuery {
-  tenantId: string;
   customerId?: string;
   fromMs: number;
   toMs: number;
@@ -27,12 +27,16 @@ export interface WindowQuery {
 }
 
 /**
- * The one way into aggregation_windows. Every read takes the tenant explicitly; the
- * writes are called by the closer, which works across tenants by design.
+ * The one way into aggregation_windows. Reads take the tenant's scope; the closer's
+ * flush writes many tenants' windows in one statement, so it goes the system path,
+ * while a recompute names the one tenant its window belongs to.
  */
 @Injectable()
 export class WindowsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly tenantDb: TenantDatabase,
+    private readonly systemDb: SystemDatabase,
+  ) {}
 
   /** Returns the rows that changed (a stale or Postgres-owned window is left alone). */
   async upsertFromRedis(rows: FlushRow[]): Promise<WindowRow[]> {
@@ -56,40 +60,38 @@ export class WindowsRepository {
       ];
       values.forEach((value, i) => columns[i].push(value));
     }
-    return this.dataSource.query<WindowRow[]>(UPSERT_FROM_REDIS_SQL, columns);
+    return this.systemDb.runAcrossTenants((m) =>
+      m.query<WindowRow[]>(UPSERT_FROM_REDIS_SQL, columns),
+    );
   }
 
   async recomputeFromRaw(ref: WindowRef, windowMs: number, graceMs: number): Promise<WindowRow[]> {
-    return this.dataSource.query<WindowRow[]>(RECOMPUTE_FROM_RAW_SQL, [
-      ref.tenantId,
-      ref.customerId,
-      new Date(ref.windowStartMs).toISOString(),
-      new Date(ref.windowStartMs + windowMs).toISOString(),
-      graceMs,
-    ]);
+    const scope = tenantScope(ref.tenantId);
+    return this.tenantDb.run(scope, (m) =>
+      m.query<WindowRow[]>(RECOMPUTE_FROM_RAW_SQL, [
+        scope.tenantId,
+        ref.customerId,
+        new Date(ref.windowStartMs).toISOString(),
+        new Date(ref.windowStartMs + windowMs).toISOString(),
+        graceMs,
+      ]),
+    );
   }
 
-  async list(query: WindowQuery): Promise<WindowRow[]> {
+  async list(scope: TenantScope, query: WindowQuery): Promise<WindowRow[]> {
     const from = new Date(query.fromMs).toISOString();
     const to = new Date(query.toMs).toISOString();
     const afterStart = new Date(query.after?.windowStartMs ?? query.fromMs - 1).toISOString();
-    if (query.customerId !== undefined) {
-      return this.dataSource.query<WindowRow[]>(LIST_CUSTOMER_WINDOWS_SQL, [
-        query.tenantId,
-        query.customerId,
-        from,
-        to,
-        afterStart,
-        query.limit,
-      ]);
-    }
-    return this.dataSource.query<WindowRow[]>(LIST_TENANT_WINDOWS_SQL, [
-      query.tenantId,
-      from,
-      to,
-      afterStart,
-      query.after?.customerId ?? '',
-      query.limit,
-    ]);
+    const [sql, params] =
+      query.customerId !== undefined
+        ? [
+            LIST_CUSTOMER_WINDOWS_SQL,
+            [scope.tenantId, query.customerId, from, to, afterStart, query.limit],
+          ]
+        : [
+            LIST_TENANT_WINDOWS_SQL,
+            [scope.tenantId, from, to, afterStart, query.after?.customerId ?? '', query.limit],
+          ];
+    return this.tenantDb.run(scope, (m) => m.query<WindowRow[]>(sql, params));
   }
 }

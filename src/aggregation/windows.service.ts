@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
+import type { TenantScope } from '../infra/database/tenant-scope';
 import { toWindowView, type WindowView } from './window-view';
 import { WindowsRepository } from './windows.repository';
 
@@ -22,7 +24,7 @@ export interface WindowPage {
 export class WindowsService {
   constructor(private readonly windows: WindowsRepository) {}
 
-  async list(tenantId: string, params: ListWindowsParams, nowMs: number): Promise<WindowPage> {
+  async list(scope: TenantScope, params: ListWindowsParams, nowMs: number): Promise<WindowPage> {
     const toMs = params.to ? Date.parse(params.to) : nowMs;
     const fromMs = params.from ? Date.parse(params.from) : toMs - DAY_MS;
     if (fromMs >= toMs) {
@@ -30,13 +32,13 @@ export class WindowsService {
         errors: [{ path: '/from', message: 'must be before to' }],
       });
     }
-    const rows = await this.windows.list({
-      tenantId,
+    const after = params.cursor ? decodeCursor(params.cursor, ['number', 'string']) : undefined;
+    const rows = await this.windows.list(scope, {
       customerId: params.customerId,
       fromMs,
       toMs,
       limit: params.limit + 1,
-      after: params.cursor ? decodeCursor(params.cursor) : undefined,
+      after: after && { windowStartMs: after[0], customerId: after[1] },
     });
     const page = rows.slice(0, params.limit).map(toWindowView);
     const last = page.at(-1);
@@ -44,28 +46,8 @@ export class WindowsService {
       data: page,
       nextCursor:
         rows.length > params.limit && last
-          ? encodeCursor(Date.parse(last.windowStart), last.customerId)
+          ? encodeCursor([Date.parse(last.windowStart), last.customerId])
           : null,
     };
   }
-}
-
-function encodeCursor(windowStartMs: number, customerId: string): string {
-  return Buffer.from(JSON.stringify([windowStartMs, customerId])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { windowStartMs: number; customerId: string } {
-  try {
-    const [windowStartMs, customerId] = JSON.parse(
-      Buffer.from(cursor, 'base64url').toString(),
-    ) as unknown[];
-    if (typeof windowStartMs === 'number' && typeof customerId === 'string') {
-      return { windowStartMs, customerId };
-    }
-  } catch {
-    // fall through to the 400 below
-  }
-  throw new DomainError(ErrorCode.ValidationFailed, 'The cursor is not valid.', {
-    errors: [{ path: '/cursor', message: 'is not a cursor returned by this endpoint' }],
-  });
 }

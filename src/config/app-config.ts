@@ -14,8 +14,17 @@ export interface AppConfig {
   /** Namespaces every Redis key and channel, so tests (and tenants of one Redis) can share it. */
   redisKeyPrefix: string;
   adminToken: string;
+  /** Where operator (X-Admin-Token) calls may come from; null: anywhere. */
+  adminAllowedNetworks: Network[] | null;
+  /** HMAC key for API-key hashes and, through a derived subkey, for email lookup hashes. */
   apiKeySecret: string;
+  /** How long an instance trusts what it read about a key: the bound on revocation and deactivation delay. */
   apiKeyCacheMs: number;
+  jwt: {
+    secret: string;
+    ttlSeconds: number;
+  };
+  encryption: EncryptionKeys;
   shards: number;
   window: {
     ms: number;
@@ -64,6 +73,18 @@ export interface AppConfig {
      */
     apiKeyRates: Record<ApiKeyRateClass, ApiKeyRate | null>;
   };
+}
+
+export interface Network {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** AES-256-GCM keys by id: the current one encrypts, any of them decrypts what it wrote. */
+export interface EncryptionKeys {
+  currentId: string;
+  keys: ReadonlyMap<string, Buffer>;
 }
 
 export type ApiKeyRateClass = 'requests' | 'events';

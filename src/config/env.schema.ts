@@ -4,7 +4,14 @@
  */
 export const envSchema = {
   type: 'object',
-  required: ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'API_KEY_SECRET'],
+  required: [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'ADMIN_TOKEN',
+    'API_KEY_SECRET',
+    'JWT_SECRET',
+    'ENCRYPTION_KEY',
+  ],
   properties: {
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
@@ -16,8 +23,14 @@ export const envSchema = {
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{0,64}$', default: '' },
     ADMIN_TOKEN: { type: 'string', minLength: 16 },
+    ADMIN_ALLOWED_IPS: { type: 'string', minLength: 1 },
     API_KEY_SECRET: { type: 'string', minLength: 32 },
-    API_KEY_CACHE_SECONDS: { type: 'number', minimum: 0, maximum: 300, default: 5 },
+    API_KEY_CACHE_SECONDS: { type: 'number', minimum: 0, maximum: 60, default: 5 },
+    JWT_SECRET: { type: 'string', minLength: 32 },
+    JWT_TTL_SECONDS: { type: 'integer', minimum: 30, maximum: 86400, default: 900 },
+    ENCRYPTION_KEY: { type: 'string', minLength: 1 },
+    ENCRYPTION_KEY_ID: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'k1' },
+    ENCRYPTION_PREVIOUS_KEYS: { type: 'string', minLength: 1 },
     SHARDS: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
     WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 30 },
     WINDOW_GRACE_SECONDS: { type: 'number', minimum: 0, maximum: 3600, default: 5 },

@@ -1,11 +1,8 @@
 import { loadConfig } from './load-config';
+import { REQUIRED_ENV } from './required-env.fixture';
 
-const valid = {
-  DATABASE_URL: 'postgres://u@h/db',
-  REDIS_URL: 'redis://h:6379',
-  ADMIN_TOKEN: 'a'.repeat(16),
-  API_KEY_SECRET: 's'.repeat(32),
-};
+const valid: Record<string, string> = { ...REQUIRED_ENV };
+const otherKey = Buffer.alloc(32, 2).toString('base64');
 
 describe('loadConfig', () => {
   it('fills defaults and converts units', () => {
@@ -15,6 +12,27 @@ describe('loadConfig', () => {
     expect(config.shards).toBe(16);
     expect(config.role).toBe('all');
     expect(config.instanceId).toMatch(/\S+/);
+    expect(config.jwt).toEqual({ secret: REQUIRED_ENV.JWT_SECRET, ttlSeconds: 900 });
+    expect(config.encryption.currentId).toBe('k1');
+    expect(config.encryption.keys.get('k1')).toEqual(Buffer.alloc(32, 1));
+    expect(config.adminAllowedNetworks).toBeNull();
+  });
+
+  it('reads the previous encryption keys and the operator networks', () => {
+    const config = loadConfig({
+      ...valid,
+      ENCRYPTION_KEY: otherKey,
+      ENCRYPTION_KEY_ID: 'k2',
+      ENCRYPTION_PREVIOUS_KEYS: `k1:${valid.ENCRYPTION_KEY}`,
+      ADMIN_ALLOWED_IPS: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8',
+    });
+    expect([...config.encryption.keys.keys()]).toEqual(['k2', 'k1']);
+    expect(config.adminAllowedNetworks).toEqual([
+      { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
+      { address: '::1', prefix: 128, family: 'ipv6' },
+      { address: 'fd00::', prefix: 8, family: 'ipv6' },
+    ]);
   });
 
   it.each([
@@ -28,6 +46,44 @@ describe('loadConfig', () => {
     [
       { ADMIN_TOKEN: 'short' },
       'Invalid configuration: ADMIN_TOKEN must NOT have fewer than 16 characters',
+    ],
+    [{ JWT_SECRET: undefined }, 'Invalid configuration: JWT_SECRET is required'],
+    [
+      { JWT_SECRET: 'short' },
+      'Invalid configuration: JWT_SECRET must NOT have fewer than 32 characters',
+    ],
+    [{ ENCRYPTION_KEY: undefined }, 'Invalid configuration: ENCRYPTION_KEY is required'],
+    [
+      { ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') },
+      'Invalid configuration: ENCRYPTION_KEY must be 32 bytes in base64',
+    ],
+    [
+      { ENCRYPTION_KEY: `${otherKey.slice(0, -2)}!=` },
+      'Invalid configuration: ENCRYPTION_KEY must be 32 bytes in base64',
+    ],
+    [
+      { ENCRYPTION_PREVIOUS_KEYS: `k1:${otherKey}` },
+      'Invalid configuration: ENCRYPTION_PREVIOUS_KEYS must be id:key pairs',
+    ],
+    [
+      { ENCRYPTION_PREVIOUS_KEYS: 'k0' },
+      'Invalid configuration: ENCRYPTION_PREVIOUS_KEYS must be id:key pairs',
+    ],
+    [
+      { ENCRYPTION_PREVIOUS_KEYS: 'k0:abc' },
+      'Invalid configuration: ENCRYPTION_PREVIOUS_KEYS must be 32 bytes in base64',
+    ],
+    [
+      { ADMIN_ALLOWED_IPS: '10.0.0.0/8, example.com' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry 'example.com'",
+    ],
+    [
+      { ADMIN_ALLOWED_IPS: '10.0.0.0/33' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad prefix in '10.0.0.0/33'",
+    ],
+    [
+      { ADMIN_ALLOWED_IPS: '10.0.0.0/8/1' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry '10.0.0.0/8/1'",
     ],
     [
       { MAX_LATENESS_SECONDS: '1', WINDOW_GRACE_SECONDS: '5' },

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
 import { ApiKeyRate, AppConfig, AppProfile, AppRole } from './app-config';
+import { ConfigError, parseEncryptionKeys, parseNetworks } from './env-parsers';
 import { envSchema, RawEnv } from './env.schema';
-
-export class ConfigError extends Error {}
 
 const validate = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false }).compile(
   envSchema,
@@ -52,8 +51,18 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     redisUrl: str('REDIS_URL'),
     redisKeyPrefix: str('REDIS_KEY_PREFIX'),
     adminToken: str('ADMIN_TOKEN'),
+    adminAllowedNetworks:
+      e.ADMIN_ALLOWED_IPS === undefined
+        ? null
+        : parseNetworks('ADMIN_ALLOWED_IPS', str('ADMIN_ALLOWED_IPS')),
     apiKeySecret: str('API_KEY_SECRET'),
     apiKeyCacheMs: num('API_KEY_CACHE_SECONDS') * 1000,
+    jwt: { secret: str('JWT_SECRET'), ttlSeconds: num('JWT_TTL_SECONDS') },
+    encryption: parseEncryptionKeys(
+      str('ENCRYPTION_KEY'),
+      str('ENCRYPTION_KEY_ID'),
+      e.ENCRYPTION_PREVIOUS_KEYS as string | undefined,
+    ),
     shards: num('SHARDS'),
     window,
     ingest: {

@@ -1,12 +1,10 @@
 import { loadConfig } from '../config/load-config';
+import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { EventValidator } from './event-validator';
 
 const config = loadConfig({
-  DATABASE_URL: 'postgres://u@h/db',
-  REDIS_URL: 'redis://h',
-  ADMIN_TOKEN: 'a'.repeat(16),
-  API_KEY_SECRET: 's'.repeat(32),
+  ...REQUIRED_ENV,
   INGEST_METADATA_LIMIT_BYTES: '200',
   INGEST_MAX_EVENTS_PER_REQUEST: '3',
 });

@@ -1,14 +1,12 @@
 import { loadConfig } from '../config/load-config';
+import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { Metrics } from '../metrics/metrics';
 import { IngestBatcher } from './ingest-batcher';
 import type { IngestScript } from './ingest-script';
 import { IngestOutcome, type MeteringEvent } from './metering-event';
 
 const config = loadConfig({
-  DATABASE_URL: 'postgres://u@h/db',
-  REDIS_URL: 'redis://h',
-  ADMIN_TOKEN: 'a'.repeat(16),
-  API_KEY_SECRET: 's'.repeat(32),
+  ...REQUIRED_ENV,
   INGEST_BATCH_DELAY_MS: '5',
   INGEST_BATCH_MAX_EVENTS: '4',
 });

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { Metrics } from '../metrics/metrics';
@@ -11,7 +11,6 @@ import { EventValidator } from './event-validator';
 import { IngestionService, IngestResult } from './ingestion.service';
 
 @ApiTags('events')
-@ApiSecurity('apiKey')
 @Controller('v1/events')
 export class IngestionController {
   constructor(

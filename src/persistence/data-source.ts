@@ -9,7 +9,17 @@ import { UsageEvent } from './usage-event.entity';
 
 export const entities = [Tenant, ApiKey, Customer, UsageEvent, AggregationWindow, Quota];
 
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+/** The role the service's queries run as: subject to row-level security (migration RowLevelSecurity). */
+export const APP_DB_ROLE = 'tally_app';
+/** The role of work across tenants, taken for one transaction at a time by SystemDatabase. */
+export const SYSTEM_DB_ROLE = 'tally_system';
+
+/**
+ * Without `role`, connections act as the user of the URL (the owner: migrations, seeds).
+ * With it, every connection of the pool switches to that role as it opens, before the
+ * pool hands it out, so no query of the service ever runs with the owner's rights.
+ */
+export function dataSourceOptions(url: string, poolSize = 10, role?: string): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -17,6 +27,12 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     migrations,
     synchronize: false,
     migrationsRun: false,
-    extra: { max: poolSize, application_name: 'tally' },
+    // Extensions are the migrations' business; the application role may not create them.
+    installExtensions: role === undefined,
+    extra: {
+      max: poolSize,
+      application_name: 'tally',
+      ...(role === undefined ? {} : { options: `-c role=${role}` }),
+    },
   };
 }

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { isBeyondLateness, windowStartOf } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { SystemDatabase } from '../infra/database/system-database';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import type { StreamedEvent } from '../ingestion/metering-event';
@@ -27,7 +26,7 @@ export class EventWriter {
   private readonly logger = new Logger(EventWriter.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly systemDb: SystemDatabase,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly layout: RedisLayout,
@@ -67,7 +66,8 @@ export class EventWriter {
       cols.metadata.push(JSON.stringify(e.m));
       cols.receivedAt.push(new Date(e.r).toISOString());
     }
-    await this.dataSource.transaction(async (manager) => {
+    // One batch holds many tenants' events: the system path, in one transaction.
+    await this.systemDb.runAcrossTenants(async (manager) => {
       await manager.query(UPSERT_CUSTOMERS_SQL, [cols.tenantId, cols.customerId]);
       await manager.query(INSERT_EVENTS_SQL, Object.values(cols));
     });

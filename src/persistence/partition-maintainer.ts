@@ -5,26 +5,25 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { SystemDatabase } from '../infra/database/system-database';
 
 const DAY_MS = 86_400_000;
 const PARTITION_LOCK_KEY = 727_002;
 const HOURLY = 3_600_000;
 
-export function partitionName(dayStartMs: number): string {
-  return `usage_events_p${new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
-}
-
-/** Creates the daily (UTC) partitions of usage_events from yesterday to N days ahead. */
+/**
+ * Creates the daily (UTC) partitions of usage_events from yesterday to N days ahead,
+ * through tally_create_usage_partition(): the application role may not run DDL, and
+ * that owner's function creates nothing but the next day's partition.
+ */
 @Injectable()
 export class PartitionMaintainer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PartitionMaintainer.name);
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly systemDb: SystemDatabase,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -48,15 +47,12 @@ export class PartitionMaintainer implements OnApplicationBootstrap, OnApplicatio
 
   async ensure(nowMs: number): Promise<void> {
     const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
-    await this.dataSource.transaction(async (manager) => {
+    await this.systemDb.runAcrossTenants(async (manager) => {
       // Serialises instances: CREATE ... IF NOT EXISTS alone can still race on the catalog.
       await manager.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK_KEY]);
       for (let day = -1; day <= this.config.persistence.partitionDaysAhead; day++) {
-        const from = today + day * DAY_MS;
-        await manager.query(
-          `CREATE TABLE IF NOT EXISTS ${partitionName(from)} PARTITION OF usage_events
-             FOR VALUES FROM ('${new Date(from).toISOString()}') TO ('${new Date(from + DAY_MS).toISOString()}')`,
-        );
+        const date = new Date(today + day * DAY_MS).toISOString().slice(0, 10);
+        await manager.query('SELECT tally_create_usage_partition($1::date)', [date]);
       }
     });
     this.logger.debug('partitions ensured');

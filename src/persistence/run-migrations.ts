@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source';
 
 /** Arbitrary constant shared by every instance: "tally migrations". */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -18,5 +19,18 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<void>
       .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
       .catch(() => undefined);
     await runner.release();
+  }
+}
+
+/**
+ * Migrates as the URL's user, the schema's owner, on a short-lived pool of two: one
+ * connection holds the lock while the other runs the migrations.
+ */
+export async function migrateAsOwner(url: string): Promise<void> {
+  const owner = await new DataSource(dataSourceOptions(url, 2)).initialize();
+  try {
+    await runMigrationsLocked(owner);
+  } finally {
+    await owner.destroy();
   }
 }

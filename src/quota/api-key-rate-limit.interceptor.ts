@@ -1,46 +1,58 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import type { ApiKeyRateClass } from '../config/app-config';
-import { AUTH_KEY, type AuthRequirement } from '../tenancy/auth.decorators';
+import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
+import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
 import { RATE_CLASS_KEY } from './rate-class';
-import { rateLimitHeaders, retryAfterSeconds } from './rate-limit-headers';
+import {
+  QUOTA_POLICY_HEADER,
+  quotaPolicyValue,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from './rate-limit-headers';
 import { RateLimiter } from './rate-limiter';
 
 /**
- * Each API key's own rate limit, on every route a key authenticates (it runs after
- * the auth guard has set the principal). Ingestion spends one unit per event.
+ * Each API key's own rate limit, on every route a key (or a token issued for it)
+ * authenticates; it runs after the auth guard has set the principal. Ingestion spends
+ * one unit per event.
  */
 @Injectable()
 export class ApiKeyRateLimitInterceptor implements NestInterceptor {
+  private readonly policy: string;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiter,
     private readonly context: TenantContext,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.policy = quotaPolicyValue(config.quota.failurePolicy);
+  }
 
   async intercept(ctx: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     const auth = this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_KEY, targets);
-    if (auth?.kind !== 'key') return next.handle();
+    if (!isTenantRoute(auth)) return next.handle();
     const rateClass =
       this.reflector.getAllAndOverride<ApiKeyRateClass | undefined>(RATE_CLASS_KEY, targets) ??
       'requests';
     const http = ctx.switchToHttp();
     const body = http.getRequest<FastifyRequest>().body;
+    const reply = http.getResponse<FastifyReply>();
     const units = rateClass === 'events' && Array.isArray(body) ? Math.max(body.length, 1) : 1;
-    const limited = await this.limiter.consumeForApiKey(
-      this.context.principal().keyId,
-      rateClass,
-      units,
-    );
+    const limited = await this.limiter
+      .consumeForApiKey(this.context.principal().keyId, rateClass, units)
+      .catch((error: unknown) => {
+        // Fail-closed with Redis unreachable: the 503 names the policy that produced it.
+        void reply.header(QUOTA_POLICY_HEADER, this.policy);
+        throw error;
+      });
     if (limited) {
-      void http
-        .getResponse<FastifyReply>()
-        .headers(rateLimitHeaders(limited.rules, limited.decision));
+      void reply.headers(rateLimitHeaders(limited.rules, limited.decision));
       if (!limited.decision.allowed) {
         throw new DomainError(
           ErrorCode.RateLimited,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Clock } from './clock';
+import type { Clock } from '../common/clock';
 import {
   admits,
   type Counters,

@@ -1,18 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiParam,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { RequireScope } from '../tenancy/auth.decorators';
+import { customerParam } from '../tenancy/customer-param';
+import { CustomersService } from '../tenancy/customers.service';
 import { TenantContext } from '../tenancy/tenant-context';
-import { customerParam } from './customer-param';
 import { Metric, metricOf, METRICS } from './metric';
 import { formatPeriod } from './period';
 import { QuotaDefinitions } from './quota-definitions';
@@ -28,15 +22,16 @@ interface QuotaDefinitionView {
 
 /**
  * A customer's quota on a metric, or the tenant's default for it, is one resource: the
- * set of its limits (one per period). PUT replaces the whole set.
+ * set of its limits (one per period). PUT replaces the whole set. A customer's quota
+ * lives under a customer of the caller's tenant: 404 when there is no such customer.
  */
 @ApiTags('quotas')
-@ApiSecurity('apiKey')
 @ApiParam({ name: 'metric', enum: METRICS })
 @Controller('v1')
 export class QuotaDefinitionsController {
   constructor(
     private readonly definitions: QuotaDefinitions,
+    private readonly customers: CustomersService,
     private readonly context: TenantContext,
   ) {}
 
@@ -45,23 +40,23 @@ export class QuotaDefinitionsController {
   @ApiBody({ schema: openApi(setQuotaBodySchema) })
   @ApiOkResponse({ schema: openApi(quotaDefinitionSchema) })
   @ProblemResponses(400, 401, 403, 404)
-  putCustomer(
+  async putCustomer(
     @Param('externalId') externalId: string,
     @Param('metric') metric: string,
     @Body() body: unknown,
   ): Promise<QuotaDefinitionView> {
-    return this.put(customerParam(externalId), metric, body);
+    return this.put(await this.customer(externalId), metric, body);
   }
 
   @Get('customers/:externalId/quotas/:metric')
   @RequireScope('admin')
   @ApiOkResponse({ schema: openApi(quotaDefinitionSchema) })
   @ProblemResponses(400, 401, 403, 404)
-  getCustomer(
+  async getCustomer(
     @Param('externalId') externalId: string,
     @Param('metric') metric: string,
   ): Promise<QuotaDefinitionView> {
-    return this.get(customerParam(externalId), metric);
+    return this.get(await this.customer(externalId), metric);
   }
 
   @Delete('customers/:externalId/quotas/:metric')
@@ -74,8 +69,8 @@ export class QuotaDefinitionsController {
     @Param('metric') metric: string,
   ): Promise<void> {
     await this.definitions.remove(
-      this.context.tenantId(),
-      customerParam(externalId),
+      this.context.scope(),
+      await this.customer(externalId),
       metricOf(metric),
     );
   }
@@ -103,7 +98,13 @@ export class QuotaDefinitionsController {
   @ApiNoContentResponse({ description: 'Gone, or was never set.' })
   @ProblemResponses(401, 403, 404)
   async deleteDefault(@Param('metric') metric: string): Promise<void> {
-    await this.definitions.remove(this.context.tenantId(), null, metricOf(metric));
+    await this.definitions.remove(this.context.scope(), null, metricOf(metric));
+  }
+
+  private async customer(externalId: string): Promise<string> {
+    const customerId = customerParam(externalId);
+    await this.customers.assertExists(this.context.scope(), customerId);
+    return customerId;
   }
 
   private async put(
@@ -113,18 +114,13 @@ export class QuotaDefinitionsController {
   ): Promise<QuotaDefinitionView> {
     const metric = metricOf(metricName);
     const limits = parseSetQuotaBody(body);
-    const saved = await this.definitions.replace(
-      this.context.tenantId(),
-      customerId,
-      metric,
-      limits,
-    );
+    const saved = await this.definitions.replace(this.context.scope(), customerId, metric, limits);
     return view(customerId, metric, saved);
   }
 
   private async get(customerId: string | null, metricName: string): Promise<QuotaDefinitionView> {
     const metric = metricOf(metricName);
-    const limits = await this.definitions.list(this.context.tenantId(), customerId, metric);
+    const limits = await this.definitions.list(this.context.scope(), customerId, metric);
     if (limits.length === 0) {
       const whose = customerId === null ? 'as the default' : `for customer '${customerId}'`;
       throw new DomainError(ErrorCode.NotFound, `No ${metric} quota is set ${whose}.`);

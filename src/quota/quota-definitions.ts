@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { CLOCK, type Clock } from './clock';
-import { ExpiringCache } from './expiring-cache';
+import type { TenantScope } from '../infra/database/tenant-scope';
+import { CLOCK, type Clock } from '../common/clock';
+import { ExpiringCache } from '../common/cache/expiring-cache';
 import type { Metric } from './metric';
 import { ruleField } from './quota-keys';
 import type { Quota } from './quota.entity';
@@ -32,44 +33,44 @@ export class QuotaDefinitions {
     this.cache = new ExpiringCache(config.quota.cacheMs, clock);
   }
 
-  applicable(tenantId: string, customerId: string, metric: Metric): Promise<AppliedQuota[]> {
-    return this.cache.get(cacheKey(tenantId, metric, customerId), async () => {
-      const rows = await this.repository.applicable(tenantId, customerId, metric);
+  applicable(scope: TenantScope, customerId: string, metric: Metric): Promise<AppliedQuota[]> {
+    return this.cache.get(cacheKey(scope, metric, customerId), async () => {
+      const rows = await this.repository.applicable(scope, customerId, metric);
       const own = rows.filter((q) => q.customerId !== null);
       return own.length > 0 ? own.map(toApplied) : rows.map(toApplied);
     });
   }
 
-  async list(tenantId: string, customerId: string | null, metric: Metric): Promise<QuotaLimit[]> {
-    return (await this.repository.list(tenantId, customerId, metric)).map(toLimit);
+  async list(scope: TenantScope, customerId: string | null, metric: Metric): Promise<QuotaLimit[]> {
+    return (await this.repository.list(scope, customerId, metric)).map(toLimit);
   }
 
   async replace(
-    tenantId: string,
+    scope: TenantScope,
     customerId: string | null,
     metric: Metric,
     limits: QuotaLimit[],
   ): Promise<QuotaLimit[]> {
-    const rows = await this.repository.replace(tenantId, customerId, metric, limits);
-    this.forget(tenantId, customerId, metric);
+    const rows = await this.repository.replace(scope, customerId, metric, limits);
+    this.forget(scope, customerId, metric);
     return rows.map(toLimit);
   }
 
-  async remove(tenantId: string, customerId: string | null, metric: Metric): Promise<void> {
-    await this.repository.remove(tenantId, customerId, metric);
-    this.forget(tenantId, customerId, metric);
+  async remove(scope: TenantScope, customerId: string | null, metric: Metric): Promise<void> {
+    await this.repository.remove(scope, customerId, metric);
+    this.forget(scope, customerId, metric);
   }
 
   /** A default change reaches every customer of the tenant that falls back to it. */
-  private forget(tenantId: string, customerId: string | null, metric: Metric): void {
-    const key = cacheKey(tenantId, metric, customerId ?? '');
+  private forget(scope: TenantScope, customerId: string | null, metric: Metric): void {
+    const key = cacheKey(scope, metric, customerId ?? '');
     this.cache.deleteWhere(customerId === null ? (k) => k.startsWith(key) : (k) => k === key);
   }
 }
 
 /** Newlines cannot occur in a tenant id, metric or customer id, so the key is unambiguous. */
-function cacheKey(tenantId: string, metric: Metric, customerId: string): string {
-  return `${tenantId}\n${metric}\n${customerId}`;
+function cacheKey(scope: TenantScope, metric: Metric, customerId: string): string {
+  return `${scope.tenantId}\n${metric}\n${customerId}`;
 }
 
 function toLimit(q: Quota): QuotaLimit {

@@ -16,7 +16,6 @@ import {
   ApiOkResponse,
   ApiQuery,
   ApiResponse,
-  ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -27,7 +26,8 @@ import { validateBody, validateQuery } from '../common/validation/validate-body'
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { RequireScope } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
-import { customerParam } from './customer-param';
+import { customerParam } from '../tenancy/customer-param';
+import { CustomersService } from '../tenancy/customers.service';
 import { type Metric, METRICS } from './metric';
 import { QuotaExceeded, QuotaExceededFilter } from './quota-exceeded';
 import { decisionView, DecisionView, exceededView, limitViews, LimitView } from './quota-views';
@@ -42,6 +42,7 @@ import { ConsumeRequest, QuotaService } from './quota.service';
 import {
   QUOTA_POLICY_HEADER,
   quotaPolicyValue,
+  RATE_LIMIT_HEADERS,
   rateLimitHeaders,
   retryAfterSeconds,
 } from './rate-limit-headers';
@@ -60,13 +61,13 @@ const consumeHeaderDocs = {
 };
 
 @ApiTags('quotas')
-@ApiSecurity('apiKey')
 @Controller('v1')
 export class QuotaUsageController {
   private readonly policy: string;
 
   constructor(
     private readonly quotas: QuotaService,
+    private readonly customers: CustomersService,
     private readonly context: TenantContext,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -96,7 +97,9 @@ export class QuotaUsageController {
   ): Promise<DecisionView> {
     void reply.header(QUOTA_POLICY_HEADER, this.policy);
     const request = validateConsume(body);
-    const { rules, decision } = await this.quotas.consume(this.context.tenantId(), request);
+    const { rules, decision } = await this.quotas.consume(this.context.scope(), request);
+    // The key's own RateLimit-* (set before the handler) would read as the customer's.
+    for (const name of RATE_LIMIT_HEADERS) void reply.removeHeader(name);
     void reply.headers(rateLimitHeaders(rules, decision));
     if (!decision.allowed) {
       throw new QuotaExceeded(
@@ -117,11 +120,7 @@ export class QuotaUsageController {
   async status(@Query() query: unknown): Promise<{ customerId: string; limits: LimitView[] }> {
     const { customerId, metric } = validateStatus(query);
     const metrics = metric ? [metric] : [...METRICS];
-    const { rules, decision } = await this.quotas.status(
-      this.context.tenantId(),
-      customerId,
-      metrics,
-    );
+    const { rules, decision } = await this.quotas.status(this.context.scope(), customerId, metrics);
     return { customerId, limits: limitViews(rules, decision) };
   }
 
@@ -129,8 +128,11 @@ export class QuotaUsageController {
   @HttpCode(204)
   @RequireScope('admin')
   @ApiNoContentResponse({ description: 'Every limit of the customer is whole again.' })
-  @ProblemResponses(400, 401, 403, 503)
+  @ProblemResponses(400, 401, 403, 404, 503)
   async reset(@Param('externalId') externalId: string): Promise<void> {
-    await this.quotas.reset(this.context.tenantId(), customerParam(externalId));
+    const scope = this.context.scope();
+    const customerId = customerParam(externalId);
+    await this.customers.assertExists(scope, customerId);
+    await this.quotas.reset(scope, customerId);
   }
 }

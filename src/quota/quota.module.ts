@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { TenancyModule } from '../tenancy/tenancy.module';
-import { CLOCK, systemClock } from './clock';
 import { QuotaDefinitions } from './quota-definitions';
 import { QuotaDefinitionsController } from './quota-definitions.controller';
 import { QuotaKeys } from './quota-keys';
@@ -14,7 +13,6 @@ import { RateLimiter } from './rate-limiter';
   imports: [TenancyModule],
   controllers: [QuotaDefinitionsController, QuotaUsageController],
   providers: [
-    { provide: CLOCK, useValue: systemClock },
     {
       provide: QuotaKeys,
       inject: [APP_CONFIG],

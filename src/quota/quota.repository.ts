@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { IsNull } from 'typeorm';
+import { TenantDatabase } from '../infra/database/tenant-database';
+import type { TenantScope } from '../infra/database/tenant-scope';
 import type { Algorithm } from './limiter-math';
 import type { Metric } from './metric';
 import { Quota } from './quota.entity';
@@ -11,27 +12,34 @@ export interface QuotaLimit {
   algorithm: Algorithm;
 }
 
-/** Quota rows, always under a tenant predicate. `customerId` null means the tenant's default. */
+/** Quota rows of one tenant at a time. `customerId` null means the tenant's default. */
 @Injectable()
 export class QuotaRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly db: TenantDatabase) {}
 
   /** The customer's limits on the metric and the tenant's defaults for it, in one read. */
-  applicable(tenantId: string, customerId: string, metric: Metric): Promise<Quota[]> {
-    return this.dataSource
-      .getRepository(Quota)
-      .createQueryBuilder('q')
-      .where('q.tenant_id = :tenantId AND q.metric = :metric', { tenantId, metric })
-      .andWhere('(q.customer_id = :customerId OR q.customer_id IS NULL)', { customerId })
-      .orderBy('q.period_seconds')
-      .getMany();
+  applicable(scope: TenantScope, customerId: string, metric: Metric): Promise<Quota[]> {
+    return this.db.run(scope, (m) =>
+      m
+        .getRepository(Quota)
+        .createQueryBuilder('q')
+        .where('q.tenant_id = :tenantId AND q.metric = :metric', {
+          tenantId: scope.tenantId,
+          metric,
+        })
+        .andWhere('(q.customer_id = :customerId OR q.customer_id IS NULL)', { customerId })
+        .orderBy('q.period_seconds')
+        .getMany(),
+    );
   }
 
-  list(tenantId: string, customerId: string | null, metric: Metric): Promise<Quota[]> {
-    return this.dataSource.getRepository(Quota).find({
-      where: { tenantId, customerId: customerId ?? IsNull(), metric },
-      order: { periodSeconds: 'ASC' },
-    });
+  list(scope: TenantScope, customerId: string | null, metric: Metric): Promise<Quota[]> {
+    return this.db.run(scope, (m) =>
+      m.getRepository(Quota).find({
+        where: { tenantId: scope.tenantId, customerId: customerId ?? IsNull(), metric },
+        order: { periodSeconds: 'ASC' },
+      }),
+    );
   }
 
   /**
@@ -39,12 +47,13 @@ export class QuotaRepository {
    * the same set, so two concurrent PUTs end as one of them, never a mixture.
    */
   replace(
-    tenantId: string,
+    scope: TenantScope,
     customerId: string | null,
     metric: Metric,
     limits: QuotaLimit[],
   ): Promise<Quota[]> {
-    return this.dataSource.transaction(async (manager) => {
+    const { tenantId } = scope;
+    return this.db.run(scope, async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `quotas:${tenantId}:${metric}:${customerId ?? ''}`,
       ]);
@@ -56,9 +65,9 @@ export class QuotaRepository {
     });
   }
 
-  async remove(tenantId: string, customerId: string | null, metric: Metric): Promise<void> {
-    await this.dataSource
-      .getRepository(Quota)
-      .delete({ tenantId, customerId: customerId ?? IsNull(), metric });
+  async remove(scope: TenantScope, customerId: string | null, metric: Metric): Promise<void> {
+    await this.db.run(scope, (m) =>
+      m.delete(Quota, { tenantId: scope.tenantId, customerId: customerId ?? IsNull(), metric }),
+    );
   }
 }

@@ -1,18 +1,11 @@
 import { problemSchema } from '../common/openapi/problem-responses';
+import { customerIdSchema as customerId } from '../tenancy/customer.schemas';
 import { METRICS } from './metric';
 import { PERIOD_PATTERN } from './period';
 
 /** Below 2^53 with room to add units, so Lua doubles and JS numbers count exactly. */
 export const MAX_LIMIT = 1_000_000_000_000;
 export const MAX_LIMITS_PER_METRIC = 5;
-
-const customerId = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 128,
-  pattern: '^[^\\u0000-\\u001f\\u007f]+$',
-  description: 'The customer id that events carry.',
-} as const;
 
 const metric = { enum: [...METRICS] } as const;
 const algorithm = {
@@ -61,12 +54,6 @@ export const quotaDefinitionSchema = {
     metric,
     limits: { type: 'array', items: quotaLimitSchema },
   },
-} as const;
-
-export const customerParamSchema = {
-  type: 'object',
-  required: ['externalId'],
-  properties: { externalId: customerId },
 } as const;
 
 export const consumeBodySchema = {

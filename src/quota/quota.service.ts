@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { TenantScope } from '../infra/database/tenant-scope';
 import type { Metric } from './metric';
 import { AppliedQuota, QuotaDefinitions } from './quota-definitions';
 import { QuotaKeys } from './quota-keys';
@@ -25,31 +26,31 @@ export class QuotaService {
   ) {}
 
   /** Postgres matters only on a definitions cache miss; if it fails then, the failure policy decides. */
-  async consume(tenantId: string, request: ConsumeRequest): Promise<QuotaOutcome> {
+  async consume(scope: TenantScope, request: ConsumeRequest): Promise<QuotaOutcome> {
     const { customerId, metric, units } = request;
     let rules: AppliedQuota[];
     try {
-      rules = await this.definitions.applicable(tenantId, customerId, metric);
+      rules = await this.definitions.applicable(scope, customerId, metric);
     } catch (error) {
       return { rules: [], decision: this.limiter.undecided(error) };
     }
-    const bucket = this.keys.customer(tenantId, customerId);
+    const bucket = this.keys.customer(scope.tenantId, customerId);
     return { rules, decision: await this.limiter.consume(bucket, rules, units) };
   }
 
-  async status(tenantId: string, customerId: string, metrics: Metric[]): Promise<QuotaOutcome> {
+  async status(scope: TenantScope, customerId: string, metrics: Metric[]): Promise<QuotaOutcome> {
     const perMetric = await Promise.all(
-      metrics.map((metric) => this.definitions.applicable(tenantId, customerId, metric)),
+      metrics.map((metric) => this.definitions.applicable(scope, customerId, metric)),
     );
     const rules = perMetric.flat();
     return {
       rules,
-      decision: await this.limiter.peek(this.keys.customer(tenantId, customerId), rules),
+      decision: await this.limiter.peek(this.keys.customer(scope.tenantId, customerId), rules),
     };
   }
 
   /** Usage of every metric starts over; the definitions stay. */
-  reset(tenantId: string, customerId: string): Promise<void> {
-    return this.limiter.reset(this.keys.customer(tenantId, customerId));
+  reset(scope: TenantScope, customerId: string): Promise<void> {
+    return this.limiter.reset(this.keys.customer(scope.tenantId, customerId));
   }
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
+import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { QuotaKeys } from './quota-keys';
 import { type NamedRule, RateLimiter } from './rate-limiter';
 
@@ -12,10 +13,7 @@ function limiter(
   env: Record<string, string> = {},
 ) {
   const config = loadConfig({
-    DATABASE_URL: 'postgres://u@h/db',
-    REDIS_URL: 'redis://h',
-    ADMIN_TOKEN: 'a'.repeat(16),
-    API_KEY_SECRET: 's'.repeat(32),
+    ...REQUIRED_ENV,
     QUOTA_REDIS_TIMEOUT_MS: '20',
     ...env,
   });

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { CLOCK, type Clock } from './clock';
+import { CLOCK, type Clock } from '../common/clock';
 import {
   admits,
   type Counters,

@@ -1,72 +1,158 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { ExpiringCache } from '../common/cache/expiring-cache';
+import { CLOCK, type Clock } from '../common/clock';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { SystemDatabase } from '../infra/database/system-database';
+import { TenantDatabase } from '../infra/database/tenant-database';
+import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
 import { ApiKey } from './api-key.entity';
 import { hashKey, isWellFormedKey, issueKey } from './api-key-codec';
+import {
+  KEY_BY_HASH_SQL,
+  KEY_BY_ID_SQL,
+  NOTE_KEY_USED_SQL,
+  REVOKE_KEY_SQL,
+  type KeyStateRow,
+} from './api-keys.sql';
 import type { Principal } from './principal';
 import type { Scope } from './scope';
-import { Tenant } from './tenant.entity';
+import { isUuid } from '../common/uuid';
 
 export interface CreatedKey {
   id: string;
   key: string;
   prefix: string;
+  name: string;
   scopes: Scope[];
+  createdAt: Date;
 }
 
-interface CacheEntry {
-  principal: Principal | null;
-  expiresAt: number;
+/** What authentication needs to know about a key, cached for API_KEY_CACHE_SECONDS. */
+export interface KeyState {
+  principal: Principal;
+  revoked: boolean;
+  tenantActive: boolean;
 }
+
+/** last_used_at is written at most this often per key: a read path must not become a write path. */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 @Injectable()
-export class ApiKeysService {
-  /** Short-lived cache of key hash to principal (or to "unknown"), so auth is not a query per request. */
-  private readonly cache = new Map<string, CacheEntry>();
+export class ApiKeysService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ApiKeysService.name);
+  private readonly states: ExpiringCache<KeyState | null>;
+  private readonly lastNoted = new Map<string, number>();
+  private readonly pendingNotes = new Set<Promise<void>>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tenantDb: TenantDatabase,
+    private readonly systemDb: SystemDatabase,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.states = new ExpiringCache(config.apiKeyCacheMs, clock);
+  }
 
-  /** Creates a key inside the caller's transaction; the plaintext is returned once, never stored. */
-  async create(
-    manager: EntityManager,
-    tenantId: string,
-    name: string,
-    scopes: Scope[],
-  ): Promise<CreatedKey> {
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.pendingNotes);
+  }
+
+  /** The plaintext is returned here once and never stored. */
+  create(scope: TenantScope, name: string, scopes: Scope[]): Promise<CreatedKey> {
     const { key, prefix } = issueKey();
-    const row = await manager.getRepository(ApiKey).save({
-      tenantId,
-      name,
-      prefix,
-      scopes,
-      keyHash: hashKey(key, this.config.apiKeySecret),
+    return this.tenantDb.run(scope, async (m) => {
+      const row = await m.getRepository(ApiKey).save({
+        tenantId: scope.tenantId,
+        name,
+        prefix,
+        scopes,
+        keyHash: hashKey(key, this.config.apiKeySecret),
+      });
+      return { id: row.id, key, prefix, name, scopes, createdAt: row.createdAt };
     });
-    return { id: row.id, key, prefix, scopes };
   }
 
-  async authenticate(key: string): Promise<Principal | null> {
-    if (!isWellFormedKey(key)) return null;
-    const keyHash = hashKey(key, this.config.apiKeySecret);
-    const now = Date.now();
-    const cached = this.cache.get(keyHash);
-    if (cached && cached.expiresAt > now) return cached.principal;
-    const row = await this.dataSource
-      .getRepository(ApiKey)
-      .createQueryBuilder('k')
-      .innerJoin(Tenant, 't', 't.id = k.tenant_id')
-      .where('k.key_hash = :keyHash', { keyHash })
-      .andWhere('k.revoked_at IS NULL')
-      .andWhere('t.active')
-      .getOne();
-    const principal = row ? { tenantId: row.tenantId, keyId: row.id, scopes: row.scopes } : null;
-    if (this.config.apiKeyCacheMs > 0) {
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(keyHash, { principal, expiresAt: now + this.config.apiKeyCacheMs });
-    }
-    return principal;
+  list(scope: TenantScope): Promise<ApiKey[]> {
+    return this.tenantDb.run(scope, (m) =>
+      m.getRepository(ApiKey).find({
+        where: { tenantId: scope.tenantId },
+        order: { createdAt: 'ASC', id: 'ASC' },
+      }),
+    );
   }
+
+  /** Idempotent; the key stops working here at once and on other instances within the cache time. */
+  async revoke(scope: TenantScope, keyId: string): Promise<void> {
+    const rows = isUuid(keyId)
+      ? await this.tenantDb.run(scope, (m) =>
+          m.query<unknown[]>(REVOKE_KEY_SQL, [scope.tenantId, keyId]),
+        )
+      : [];
+    if (rows.length === 0) {
+      throw new DomainError(ErrorCode.NotFound, `No API key '${keyId}'.`);
+    }
+    this.forgetCached();
+  }
+
+  /** Looked up by hash before the tenant is known: the one key read that spans tenants. */
+  byKey(key: string): Promise<KeyState | null> {
+    if (!isWellFormedKey(key)) return Promise.resolve(null);
+    const keyHash = hashKey(key, this.config.apiKeySecret);
+    return this.states.get(`hash:${keyHash}`, async () =>
+      toState(
+        await this.systemDb.runAcrossTenants((m) =>
+          m.query<KeyStateRow[]>(KEY_BY_HASH_SQL, [keyHash]),
+        ),
+      ),
+    );
+  }
+
+  /** For a token: its signature already proved the tenant, so the read is scoped to it. */
+  byId(scope: TenantScope, keyId: string): Promise<KeyState | null> {
+    if (!isUuid(keyId)) return Promise.resolve(null);
+    return this.states.get(`id:${scope.tenantId}:${keyId}`, async () =>
+      toState(
+        await this.tenantDb.run(scope, (m) =>
+          m.query<KeyStateRow[]>(KEY_BY_ID_SQL, [scope.tenantId, keyId]),
+        ),
+      ),
+    );
+  }
+
+  /** Records use without delaying the request; a failure is logged, never the caller's problem. */
+  noteUsed(principal: Principal): void {
+    const now = this.clock.now();
+    if (now - (this.lastNoted.get(principal.keyId) ?? -Infinity) < LAST_USED_RESOLUTION_MS) {
+      return;
+    }
+    if (this.lastNoted.size >= 10_000) this.lastNoted.clear();
+    this.lastNoted.set(principal.keyId, now);
+    const note = this.tenantDb
+      .run(tenantScope(principal.tenantId), (m) =>
+        m.query(NOTE_KEY_USED_SQL, [principal.tenantId, principal.keyId]),
+      )
+      .then(
+        () => undefined,
+        (error: Error) => this.logger.warn(`last_used_at not recorded: ${error.message}`),
+      )
+      .finally(() => this.pendingNotes.delete(note));
+    this.pendingNotes.add(note);
+  }
+
+  /** After a revocation or a tenant's deactivation: this instance stops trusting what it read. */
+  forgetCached(): void {
+    this.states.deleteWhere(() => true);
+  }
+}
+
+function toState(rows: KeyStateRow[]): KeyState | null {
+  const [row] = rows;
+  return row
+    ? {
+        principal: { tenantId: row.tenant_id, keyId: row.id, scopes: row.scopes },
+        revoked: row.revoked,
+        tenantActive: row.tenant_active,
+      }
+    : null;
 }

@@ -1,19 +1,41 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { AccessTokens } from './access-tokens';
+import { AdminAccess } from './admin-access';
+import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { AuthGuard } from './auth.guard';
+import { AuthTokenController } from './auth-token.controller';
+import { Authenticator } from './authenticator';
+import { CustomersController } from './customers.controller';
+import { CustomersRepository } from './customers.repository';
+import { CustomersService } from './customers.service';
+import { EmailCipher } from './email-cipher';
 import { TenantContext } from './tenant-context';
+import { TenantContextInterceptor } from './tenant-context.interceptor';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 
 @Module({
-  controllers: [TenantsController],
+  controllers: [TenantsController, ApiKeysController, AuthTokenController, CustomersController],
   providers: [
     ApiKeysService,
+    AccessTokens,
+    AdminAccess,
+    Authenticator,
     TenantsService,
     TenantContext,
+    CustomersRepository,
+    CustomersService,
+    {
+      provide: EmailCipher,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new EmailCipher(config.encryption, config.apiKeySecret),
+    },
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
   ],
-  exports: [TenantContext, TenantsService],
+  exports: [TenantContext, TenantsService, CustomersService],
 })
 export class TenancyModule {}

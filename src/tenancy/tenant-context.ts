@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
 import type { Principal } from './principal';
+import type { Scope } from './scope';
 
 const PRINCIPAL = 'principal';
 
@@ -26,5 +28,14 @@ export class TenantContext {
 
   tenantId(): string {
     return this.principal().tenantId;
+  }
+
+  /** What tenant-scoped repositories take: the only tenant this request may touch. */
+  scope(): TenantScope {
+    return tenantScope(this.tenantId());
+  }
+
+  has(scope: Scope): boolean {
+    return this.principal().scopes.includes(scope);
   }
 }

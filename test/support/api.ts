@@ -56,3 +56,20 @@ export function event(input: Omit<EventInput, 'eventId'> & { eventId?: string })
 export function ingest(app: NestFastifyApplication, key: string, body: unknown) {
   return request(app, 'POST', '/v1/events', { headers: { 'x-api-key': key }, body });
 }
+
+/** Creates the customer with an admin key; one that exists already is fine. */
+export async function ensureCustomer(
+  app: NestFastifyApplication,
+  key: string,
+  externalId: string,
+  fields: { name?: string; email?: string } = {},
+): Promise<Reply> {
+  const reply = await request(app, 'POST', '/v1/customers', {
+    headers: { 'x-api-key': key },
+    body: { externalId, ...fields },
+  });
+  if (reply.status !== 201 && reply.status !== 409) {
+    throw new Error(`customer creation failed: ${JSON.stringify(reply.body)}`);
+  }
+  return reply;
+}

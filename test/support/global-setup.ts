@@ -1,8 +1,6 @@
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/persistence/data-source';
-import { runMigrationsLocked } from '../../src/persistence/run-migrations';
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { migrateAsOwner } from '../../src/persistence/run-migrations';
 import { reachable, withDatabase } from './services';
 
 interface Stoppable {
@@ -32,14 +30,7 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await admin.end();
   }
-  const dataSource = await new DataSource(
-    dataSourceOptions(withDatabase(process.env.DATABASE_URL, template), 2),
-  ).initialize();
-  try {
-    await runMigrationsLocked(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
+  await migrateAsOwner(withDatabase(process.env.DATABASE_URL, template));
 }
 
 async function localOrContainerPostgres(): Promise<string> {

@@ -9,6 +9,9 @@ import { loadConfig } from '../../src/config/load-config';
 import { templateDb, withDatabase } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123';
+/** 32 bytes, base64: test data only. */
+export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /**
  * One test file's world: its own database cloned from the migrated template, its own
@@ -40,6 +43,8 @@ export class TestStack {
       REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
       ADMIN_TOKEN,
       API_KEY_SECRET: 'test-api-key-secret-0123456789abcdef',
+      JWT_SECRET,
+      ENCRYPTION_KEY,
       APP_PROFILE: 'test',
       WINDOW_SECONDS: '2',
       WINDOW_GRACE_SECONDS: '0.5',

@@ -1,23 +1,32 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { dataSourceOptions } from '../../persistence/data-source';
-import { runMigrationsLocked } from '../../persistence/run-migrations';
+import { APP_DB_ROLE, dataSourceOptions } from '../../persistence/data-source';
+import { migrateAsOwner } from '../../persistence/run-migrations';
+import { SystemDatabase } from './system-database';
+import { TenantDatabase } from './tenant-database';
 
+/**
+ * The service's pool runs as the application role, so row-level security applies to
+ * every query it sends; migrations run first, as the owner, before any provider can use
+ * the pool. Everything else reaches Postgres through TenantDatabase or SystemDatabase.
+ */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        dataSourceOptions(config.databaseUrl, config.databasePoolSize),
-      // Migrations run before any provider can use the connection.
+        dataSourceOptions(config.databaseUrl, config.databasePoolSize, APP_DB_ROLE),
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
-        await runMigrationsLocked(dataSource);
-        return dataSource;
+        const { url } = options as { url: string };
+        await migrateAsOwner(url);
+        return new DataSource(options!).initialize();
       },
     }),
   ],
+  providers: [TenantDatabase, SystemDatabase],
+  exports: [TenantDatabase, SystemDatabase],
 })
 export class DatabaseModule {}

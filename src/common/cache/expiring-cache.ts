@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 
 interface Entry<V> {
   value: Promise<V>;

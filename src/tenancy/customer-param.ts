@@ -1,5 +1,5 @@
 import { validateBody } from '../common/validation/validate-body';
-import { customerParamSchema } from './quota.schemas';
+import { customerParamSchema } from './customer.schemas';
 
 const validate = validateBody<{ externalId: string }>(customerParamSchema);
 

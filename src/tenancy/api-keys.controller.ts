@@ -1,0 +1,73 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { openApi } from '../common/openapi/json-schema';
+import { ProblemResponses } from '../common/openapi/problem-responses';
+import { validateBody } from '../common/validation/validate-body';
+import { apiKeyListSchema, createApiKeySchema, createdApiKeySchema } from './api-key.schemas';
+import { ApiKeysService } from './api-keys.service';
+import { RequireScope } from './auth.decorators';
+import type { Scope } from './scope';
+import { TenantContext } from './tenant-context';
+
+const validateCreate = validateBody<{ name: string; scopes: Scope[] }>(createApiKeySchema);
+
+/** A tenant's own keys. Neither the secret nor its hash ever leaves here after creation. */
+@ApiTags('api-keys')
+@Controller('v1/api-keys')
+export class ApiKeysController {
+  constructor(
+    private readonly keys: ApiKeysService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('admin')
+  @ApiBody({ schema: openApi(createApiKeySchema) })
+  @ApiCreatedResponse({ schema: openApi(createdApiKeySchema) })
+  @ProblemResponses(400, 401, 403, 429)
+  async create(@Body() body: unknown) {
+    const { name, scopes } = validateCreate(body);
+    const created = await this.keys.create(this.context.scope(), name.trim(), scopes);
+    return { ...created, createdAt: created.createdAt.toISOString() };
+  }
+
+  @Get()
+  @RequireScope('admin')
+  @ApiOkResponse({ schema: openApi(apiKeyListSchema), description: 'Oldest first.' })
+  @ProblemResponses(401, 403, 429)
+  async list() {
+    const keys = await this.keys.list(this.context.scope());
+    return {
+      data: keys.map((k) => ({
+        id: k.id,
+        name: k.name,
+        prefix: k.prefix,
+        scopes: k.scopes,
+        createdAt: k.createdAt.toISOString(),
+        lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+        revokedAt: k.revokedAt?.toISOString() ?? null,
+      })),
+    };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('admin')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiNoContentResponse({
+    description:
+      'Revoked (again, if it already was): 401 from now on, everywhere within API_KEY_CACHE_SECONDS.',
+  })
+  @ProblemResponses(401, 403, 404, 429)
+  async revoke(@Param('id') id: string): Promise<void> {
+    await this.keys.revoke(this.context.scope(), id);
+  }
+}
