@@ -21,6 +21,8 @@ import { IngestionService } from '../src/ingestion/ingestion.service';
 import type { MeteringEvent } from '../src/ingestion/metering-event';
 import { Metrics } from '../src/metrics/metrics';
 import { TenantsService } from '../src/tenancy/tenants.service';
+import { BENCH_APP_ENV } from './in-process-env';
+import { recreateDatabase } from './ingest/stores';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -60,17 +62,13 @@ async function main(): Promise<void> {
 }
 
 async function run(s: { closers: number; shards: number; windows: number }): Promise<Result> {
-  await recreateDatabase();
+  await recreateDatabase(withDatabase(BASE_URL, DB));
   const prefix = `benchlock:${randomBytes(3).toString('hex')}:`;
   const env = {
     DATABASE_URL: withDatabase(BASE_URL, DB),
     REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
-    ADMIN_TOKEN: 'bench-admin-token-0000',
-    API_KEY_SECRET: 'bench-api-key-secret-0000000000000000',
-    JWT_SECRET: 'bench-jwt-secret-000000000000000000000',
-    ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
-    APP_PROFILE: 'test',
+    ...BENCH_APP_ENV,
     SHARDS: String(s.shards),
     WINDOW_SECONDS: '2',
     WINDOW_GRACE_SECONDS: '0',
@@ -170,14 +168,6 @@ async function lockCounts(apps: NestFastifyApplication[]) {
   const total = buckets.get(Infinity) ?? 0;
   const p99 = bounds.find((le) => (buckets.get(le) ?? 0) >= total * 0.99) ?? Infinity;
   return { acquired, busy, waitP99Ms: p99 === Infinity ? '> 2.5 s' : `≤ ${p99 * 1000} ms` };
-}
-
-async function recreateDatabase(): Promise<void> {
-  const admin = new Client({ connectionString: BASE_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
 }
 
 function withDatabase(url: string, database: string): string {

@@ -8,13 +8,14 @@
  */
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { createApp, shutdown } from '../src/bootstrap';
 import { loadConfig } from '../src/config/load-config';
 import { IngestionService } from '../src/ingestion/ingestion.service';
 import type { MeteringEvent } from '../src/ingestion/metering-event';
 import { TenantsService } from '../src/tenancy/tenants.service';
+import { BENCH_APP_ENV } from './in-process-env';
+import { recreateDatabase } from './ingest/stores';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,24 +24,16 @@ const EVENTS = 100_000;
 const CUSTOMERS = 100;
 
 async function main(): Promise<void> {
-  const admin = new Client({ connectionString: BASE_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
   const url = new URL(BASE_URL);
   url.pathname = `/${DB}`;
+  await recreateDatabase(url.toString());
   const prefix = `benchmem:${randomBytes(3).toString('hex')}:`;
   const app = await createApp(
     loadConfig({
       DATABASE_URL: url.toString(),
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
-      ADMIN_TOKEN: 'bench-admin-token-0000',
-      API_KEY_SECRET: 'bench-api-key-secret-0000000000000000',
-      JWT_SECRET: 'bench-jwt-secret-000000000000000000000',
-      ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
-      APP_PROFILE: 'test',
+      ...BENCH_APP_ENV,
       APP_ROLE: 'api',
       STREAM_HIGH_WATER: '100000000',
     }),

@@ -24,6 +24,7 @@ import { loadConfig } from '../src/config/load-config';
 import { TenantDatabase } from '../src/infra/database/tenant-database';
 import { migrateAsOwner } from '../src/persistence/run-migrations';
 import { hashKey } from '../src/tenancy/api-key-codec';
+import { BENCH_APP_ENV } from './in-process-env';
 
 const SERVER_URL = process.env.BENCH_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DATABASE = 'tally_bench_rls';
@@ -43,11 +44,7 @@ const ENV: Record<string, string> = {
   DATABASE_URL: `${SERVER_URL}/${DATABASE}`,
   REDIS_URL,
   REDIS_KEY_PREFIX: 'benchrls:',
-  ADMIN_TOKEN: 'bench-admin-token-0000',
-  API_KEY_SECRET: 'bench-api-key-secret-0000000000000000',
-  JWT_SECRET: 'bench-jwt-secret-000000000000000000000',
-  ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
-  APP_PROFILE: 'test',
+  ...BENCH_APP_ENV,
   APP_ROLE: 'api',
   API_KEY_RATE_LIMIT: '0',
   DATABASE_POOL_SIZE: '10',

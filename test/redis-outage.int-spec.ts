@@ -1,18 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTenant, event, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
+import { freePort } from './support/processes';
 import { reachable } from './support/services';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 describe('Redis outage and back-pressure', () => {
   let redis: ChildProcess;
