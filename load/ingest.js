@@ -3,21 +3,14 @@
 // instead of quietly lowering the offered load (which a closed loop of VUs would do).
 //
 //   k6 run -e BASE_URL=http://localhost:8080 -e API_KEY=tly_... load/ingest.js
-import { settings } from './lib.js';
+import { arrivalScenario, settings } from './lib.js';
 import { postEvents } from './requests.js';
 
 const cfg = settings(__ENV);
 
 export const options = {
   scenarios: {
-    ingest: {
-      executor: 'constant-arrival-rate',
-      rate: cfg.rate,
-      timeUnit: '1s',
-      duration: cfg.duration,
-      preAllocatedVUs: Math.max(10, cfg.rate),
-      maxVUs: cfg.rate * 10,
-    },
+    ingest: arrivalScenario(cfg.rate, cfg.duration, 10),
   },
   thresholds: {
     http_req_failed: ['rate<0.01'],

@@ -16,9 +16,26 @@ export function settings(env) {
     // Requests per second; ingest requests carry BATCH events each.
     rate: positiveInt(env.RATE, 50),
     readRate: positiveInt(env.READ_RATE, 20),
+    quotaRate: positiveInt(env.QUOTA_RATE, 200),
     batch: positiveInt(env.BATCH, 100),
     customers: positiveInt(env.CUSTOMERS, 50),
     p99Ms: positiveInt(env.P99_MS, 500),
+  };
+}
+
+/**
+ * A fixed arrival rate whatever the latency, so a slow server shows up as latency and
+ * dropped iterations instead of quietly lowering the offered load.
+ */
+export function arrivalScenario(rate, duration, minVUs, exec) {
+  return {
+    executor: 'constant-arrival-rate',
+    ...(exec ? { exec } : {}),
+    rate,
+    timeUnit: '1s',
+    duration,
+    preAllocatedVUs: Math.max(minVUs, rate),
+    maxVUs: rate * 10,
   };
 }
 

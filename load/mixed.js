@@ -1,39 +1,24 @@
-// Producers and analysts at once: ingest at RATE and window reads at READ_RATE, each with
-// its own latency threshold, to see whether reads slow ingestion down (or the reverse).
-// Quota checks (POST /v1/quotas/consume) belong to a later issue; add a third scenario
-// here when that endpoint exists.
+// Producers, gateways and analysts at once: ingest at RATE, quota checks at QUOTA_RATE and
+// window reads at READ_RATE, each with its own latency threshold, to see whether one
+// slows the others down.
 //
 //   k6 run -e BASE_URL=http://localhost:8080 -e API_KEY=tly_... load/mixed.js
-import { settings } from './lib.js';
-import { postEvents, readWindows } from './requests.js';
+import { arrivalScenario, settings } from './lib.js';
+import { consumeQuota, postEvents, readWindows } from './requests.js';
 
 const cfg = settings(__ENV);
 
 export const options = {
   scenarios: {
-    ingest: {
-      executor: 'constant-arrival-rate',
-      exec: 'ingest',
-      rate: cfg.rate,
-      timeUnit: '1s',
-      duration: cfg.duration,
-      preAllocatedVUs: Math.max(10, cfg.rate),
-      maxVUs: cfg.rate * 10,
-    },
-    windows: {
-      executor: 'constant-arrival-rate',
-      exec: 'windows',
-      rate: cfg.readRate,
-      timeUnit: '1s',
-      duration: cfg.duration,
-      preAllocatedVUs: Math.max(5, cfg.readRate),
-      maxVUs: cfg.readRate * 10,
-    },
+    ingest: arrivalScenario(cfg.rate, cfg.duration, 10, 'ingest'),
+    windows: arrivalScenario(cfg.readRate, cfg.duration, 5, 'windows'),
+    quota: arrivalScenario(cfg.quotaRate, cfg.duration, 10, 'quota'),
   },
   thresholds: {
     http_req_failed: ['rate<0.01'],
     'http_req_duration{scenario:ingest}': [`p(99)<${cfg.p99Ms}`],
     'http_req_duration{scenario:windows}': [`p(99)<${cfg.p99Ms}`],
+    'http_req_duration{scenario:quota}': [`p(99)<${cfg.p99Ms}`],
     checks: ['rate>0.99'],
   },
 };
@@ -44,4 +29,8 @@ export function ingest() {
 
 export function windows() {
   readWindows(cfg);
+}
+
+export function quota() {
+  consumeQuota(cfg);
 }

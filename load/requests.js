@@ -1,4 +1,4 @@
-// The HTTP calls the scenarios make, shared so ingest.js, windows.js and mixed.js agree.
+// The HTTP calls the scenarios make, shared so every script agrees on them.
 import http from 'k6/http';
 import { check } from 'k6';
 import { customerId, eventBatch } from './lib.js';
@@ -16,6 +16,23 @@ export function postEvents(cfg) {
     'ingest 202': (r) => r.status === 202,
     'ingest counted every event': (r) => r.status === 202 && r.json('accepted') === cfg.batch,
   });
+}
+
+/**
+ * A gateway's check before forwarding a call: 200 (allowed) and 429 (over a quota) are
+ * both correct answers; anything else is a failure.
+ */
+export function consumeQuota(cfg) {
+  const res = http.post(
+    `${cfg.baseUrl}/v1/quotas/consume`,
+    JSON.stringify({ customerId: customerId(cfg.customers), metric: 'calls', units: 1 }),
+    {
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': cfg.apiKey },
+      tags: { name: 'POST /v1/quotas/consume' },
+      responseCallback: http.expectedStatuses(200, 429),
+    },
+  );
+  check(res, { 'quota decided': (r) => r.status === 200 || r.status === 429 });
 }
 
 /** Analytics read: the last hour of one customer's windows, following at most 3 pages. */

@@ -2,21 +2,14 @@
 // after ingest.js (or with mixed.js) so there are closed windows to page through.
 //
 //   k6 run -e BASE_URL=http://localhost:8080 -e API_KEY=tly_... load/windows.js
-import { settings } from './lib.js';
+import { arrivalScenario, settings } from './lib.js';
 import { readWindows } from './requests.js';
 
 const cfg = settings(__ENV);
 
 export const options = {
   scenarios: {
-    windows: {
-      executor: 'constant-arrival-rate',
-      rate: cfg.readRate,
-      timeUnit: '1s',
-      duration: cfg.duration,
-      preAllocatedVUs: Math.max(5, cfg.readRate),
-      maxVUs: cfg.readRate * 10,
-    },
+    windows: arrivalScenario(cfg.readRate, cfg.duration, 5),
   },
   thresholds: {
     http_req_failed: ['rate<0.01'],
