@@ -17,6 +17,7 @@ import { RedisLayout } from './redis-layout';
 import { countersFromHash } from './window-hash';
 import { WindowPublisher } from './window-publisher';
 import { FlushRow, WindowsRepository } from './windows.repository';
+import { latestDueEnd, windowEndOf } from './window-math';
 
 type ReleaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
 
@@ -91,16 +92,12 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     }
   }
 
-  private dueBound(nowMs: number): number {
-    return nowMs - this.config.window.graceMs;
-  }
-
   private async hasWork(shard: number, nowMs: number): Promise<boolean> {
     const [due, recompute] = await Promise.all([
       this.redis.zrangebyscore(
         this.layout.openIndex(shard),
         '-inf',
-        this.dueBound(nowMs),
+        latestDueEnd(nowMs, this.config.window.graceMs),
         'LIMIT',
         0,
         1,
@@ -116,7 +113,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     const due = await this.redis.zrangebyscore(
       open,
       '-inf',
-      this.dueBound(nowMs),
+      latestDueEnd(nowMs, this.config.window.graceMs),
       'LIMIT',
       0,
       batch,
@@ -147,7 +144,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
       else
         rows.push({
           ref,
-          windowEndMs: ref.windowStartMs + this.config.window.ms,
+          windowEndMs: windowEndOf(ref.windowStartMs, this.config.window.ms),
           counters: countersFromHash(hash),
         });
     });

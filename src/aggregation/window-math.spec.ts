@@ -1,4 +1,4 @@
-import { isBeyondLateness, isDue, windowEndOf, windowStartOf } from './window-math';
+import { isBeyondLateness, latestDueEnd, windowEndOf, windowStartOf } from './window-math';
 
 describe('window arithmetic', () => {
   const W = 30_000;
@@ -16,8 +16,8 @@ describe('window arithmetic', () => {
   });
 
   it('is due exactly when end + grace has passed', () => {
-    expect(isDue(30_000, 5_000, 34_999)).toBe(false);
-    expect(isDue(30_000, 5_000, 35_000)).toBe(true);
+    expect(30_000 <= latestDueEnd(34_999, 5_000)).toBe(false);
+    expect(30_000 <= latestDueEnd(35_000, 5_000)).toBe(true);
   });
 
   it('is beyond lateness strictly after end + max lateness', () => {

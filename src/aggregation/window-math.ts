@@ -7,9 +7,12 @@ export function windowEndOf(timestampMs: number, windowMs: number): number {
   return windowStartOf(timestampMs, windowMs) + windowMs;
 }
 
-/** A window may be flushed once its end plus the grace period has passed. */
-export function isDue(windowEndMs: number, graceMs: number, nowMs: number): boolean {
-  return windowEndMs + graceMs <= nowMs;
+/**
+ * A window may be flushed once its end plus the grace period has passed: the latest
+ * window end that is due now (the closer's bound on the open index's scores).
+ */
+export function latestDueEnd(nowMs: number, graceMs: number): number {
+  return nowMs - graceMs;
 }
 
 /** Past this, Redis no longer takes events for the window and Postgres raw events are the truth. */

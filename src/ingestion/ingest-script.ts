@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisLayout } from '../aggregation/redis-layout';
-import { windowStartOf } from '../aggregation/window-math';
+import { windowEndOf, windowStartOf } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { INGEST_LUA } from './ingest.lua';
@@ -81,7 +81,7 @@ export class IngestScript {
         group = {
           hashKey,
           dedupKey: this.layout.dedupKey(ref),
-          windowEndMs: ref.windowStartMs + windowMs,
+          windowEndMs: windowEndOf(ref.windowStartMs, windowMs),
           positions: [],
         };
         groups.set(hashKey, group);
