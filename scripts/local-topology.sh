@@ -23,7 +23,10 @@ database=tally_topology
 node="$root/node_modules/.bin/node" # the project's Node 24; the system node is too old
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
-# Local-only secrets, as in docker-compose.yml; a real deployment sets its own.
+# Local-only secrets, as in docker-compose.yml; a real deployment sets its own. With them
+# the instances run as APP_PROFILE=dev (compose's default too): prod refuses to start on
+# these values, so APP_PROFILE=prod needs ADMIN_TOKEN, API_KEY_SECRET, JWT_SECRET and
+# ENCRYPTION_KEY of its own.
 export ADMIN_TOKEN=${ADMIN_TOKEN:-local-admin-token-change-me}
 export API_KEY_SECRET=${API_KEY_SECRET:-local-api-key-secret-change-me-0000000000}
 export JWT_SECRET=${JWT_SECRET:-local-jwt-secret-change-me-0000000000000}
@@ -59,7 +62,7 @@ start() {
   for i in 1 2 3; do
     local port=${app_ports[$((i - 1))]}
     # NO_COLOR: Nest colours its log lines otherwise, which makes the log files hard to grep.
-    NO_COLOR=1 APP_PROFILE=${APP_PROFILE:-prod} APP_ROLE=${APP_ROLE:-all} HOST=127.0.0.1 PORT=$port \
+    NO_COLOR=1 APP_PROFILE=${APP_PROFILE:-dev} APP_ROLE=${APP_ROLE:-all} HOST=127.0.0.1 PORT=$port \
       INSTANCE_ID=topo-$i REDIS_KEY_PREFIX=topo: \
       DATABASE_URL="$pg_server/$database" REDIS_URL=${TOPOLOGY_REDIS:-redis://127.0.0.1:6379} \
       nohup "$node" dist/src/main.js >"$state/app-$i.log" 2>&1 </dev/null &

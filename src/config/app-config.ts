@@ -1,5 +1,6 @@
 export type AppRole = 'all' | 'api' | 'worker';
 export type AppProfile = 'dev' | 'test' | 'prod';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** The one typed configuration object, built once from the environment at boot. */
 export interface AppConfig {
@@ -7,6 +8,13 @@ export interface AppConfig {
   host: string;
   role: AppRole;
   profile: AppProfile;
+  log: {
+    level: LogLevel;
+    /** One info line per request (route, status, time); otherwise only what code logs. */
+    requests: boolean;
+  };
+  /** Serve the OpenAPI document and Swagger UI at /docs-json and /docs. */
+  docsEnabled: boolean;
   instanceId: string;
   databaseUrl: string;
   databasePoolSize: number;

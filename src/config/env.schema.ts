@@ -17,6 +17,10 @@ export const envSchema = {
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
     APP_ROLE: { enum: ['all', 'api', 'worker'], default: 'all' },
     APP_PROFILE: { enum: ['dev', 'test', 'prod'], default: 'dev' },
+    // Unset: the profile's default (load-config.ts, PROFILE_DEFAULTS).
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    LOG_REQUESTS: { type: 'boolean' },
+    DOCS_ENABLED: { type: 'boolean' },
     INSTANCE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
     DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     DATABASE_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 200, default: 10 },

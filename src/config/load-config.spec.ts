@@ -93,6 +93,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...valid, ...override })).toThrow(message);
   });
 
+  it.each([
+    ['dev', { level: 'debug', requests: true }, true],
+    ['test', { level: 'warn', requests: false }, true],
+    ['prod', { level: 'info', requests: false }, false],
+  ])('gives the %s profile its log level, request lines and docs', (profile, log, docs) => {
+    const config = loadConfig({ ...valid, APP_PROFILE: profile });
+    expect(config.log).toEqual(log);
+    expect(config.docsEnabled).toBe(docs);
+  });
+
+  it('lets LOG_LEVEL, LOG_REQUESTS and DOCS_ENABLED override the profile', () => {
+    const config = loadConfig({
+      ...valid,
+      APP_PROFILE: 'prod',
+      LOG_LEVEL: 'debug',
+      LOG_REQUESTS: 'true',
+      DOCS_ENABLED: 'true',
+    });
+    expect(config.log).toEqual({ level: 'debug', requests: true });
+    expect(config.docsEnabled).toBe(true);
+    expect(loadConfig({ ...valid, DOCS_ENABLED: 'false' }).docsEnabled).toBe(false);
+    expect(() => loadConfig({ ...valid, LOG_LEVEL: 'loud' })).toThrow(
+      'Invalid configuration: LOG_LEVEL must be equal to one of the allowed values',
+    );
+    expect(() => loadConfig({ ...valid, LOG_REQUESTS: 'sometimes' })).toThrow(
+      'Invalid configuration: LOG_REQUESTS must be boolean',
+    );
+  });
+
+  it('refuses a development database password in prod only', () => {
+    const url = 'postgres://tally:tally-local-only@postgres:5432/tally';
+    expect(() => loadConfig({ ...valid, APP_PROFILE: 'prod', DATABASE_URL: url })).toThrow(
+      'Invalid configuration: DATABASE_URL has a development password; APP_PROFILE=prod needs its own',
+    );
+    expect(loadConfig({ ...valid, DATABASE_URL: url }).databaseUrl).toBe(url);
+    const own = 'postgres://tally:s3cr%40t@postgres:5432/tally';
+    expect(loadConfig({ ...valid, APP_PROFILE: 'prod', DATABASE_URL: own }).databaseUrl).toBe(own);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ ...valid, PORT: '' }).port).toBe(3000);
   });

@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
-import { ApiKeyRate, AppConfig, AppProfile, AppRole } from './app-config';
+import { ApiKeyRate, AppConfig, AppProfile, AppRole, LogLevel } from './app-config';
+import { CHECKED_SECRETS, DEVELOPMENT_SECRETS } from './development-secrets';
 import { ConfigError, parseEncryptionKeys, parseNetworks } from './env-parsers';
 import { envSchema, RawEnv } from './env.schema';
+
+/** What each profile means when LOG_LEVEL, LOG_REQUESTS or DOCS_ENABLED is not set. */
+export const PROFILE_DEFAULTS: Record<
+  AppProfile,
+  { logLevel: LogLevel; logRequests: boolean; docs: boolean }
+> = {
+  dev: { logLevel: 'debug', logRequests: true, docs: true },
+  test: { logLevel: 'warn', logRequests: false, docs: true },
+  prod: { logLevel: 'info', logRequests: false, docs: false },
+};
 
 const validate = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false }).compile(
   envSchema,
@@ -23,7 +34,32 @@ export function loadConfig(raw: RawEnv): AppConfig {
     const reason = error?.keyword === 'required' ? 'is required' : (error?.message ?? 'is invalid');
     throw new ConfigError(`Invalid configuration: ${name} ${reason}`);
   }
+  if (env.APP_PROFILE === 'prod') refuseDevelopmentSecrets(env);
   return toConfig(env);
+}
+
+/** The repository's local secrets are public: production must bring its own. */
+function refuseDevelopmentSecrets(env: Record<string, unknown>): void {
+  for (const name of CHECKED_SECRETS) {
+    if (DEVELOPMENT_SECRETS.has(env[name] as string)) {
+      throw new ConfigError(
+        `Invalid configuration: ${name} is a development secret; APP_PROFILE=prod needs its own`,
+      );
+    }
+  }
+  if (DEVELOPMENT_SECRETS.has(passwordOf(env.DATABASE_URL as string))) {
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_URL has a development password; APP_PROFILE=prod needs its own',
+    );
+  }
+}
+
+function passwordOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 function toConfig(e: Record<string, unknown>): AppConfig {
@@ -40,11 +76,18 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       'Invalid configuration: MAX_LATENESS_SECONDS must be at least WINDOW_GRACE_SECONDS',
     );
   }
+  const profile = str('APP_PROFILE') as AppProfile;
+  const defaults = PROFILE_DEFAULTS[profile];
   return {
     port: num('PORT'),
     host: str('HOST'),
     role: str('APP_ROLE') as AppRole,
-    profile: str('APP_PROFILE') as AppProfile,
+    profile,
+    log: {
+      level: (e.LOG_LEVEL as LogLevel | undefined) ?? defaults.logLevel,
+      requests: (e.LOG_REQUESTS as boolean | undefined) ?? defaults.logRequests,
+    },
+    docsEnabled: (e.DOCS_ENABLED as boolean | undefined) ?? defaults.docs,
     instanceId: (e.INSTANCE_ID as string | undefined) ?? defaultInstanceId(),
     databaseUrl: str('DATABASE_URL'),
     databasePoolSize: num('DATABASE_POOL_SIZE'),
