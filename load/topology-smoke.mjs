@@ -1,7 +1,8 @@
 // Exercises a running topology through its load balancer, the way producers would:
 // creates a tenant, posts batches of events, then checks that nginx spread the requests
 // over every instance and that the closed windows add up to exactly what was sent.
-// Called by `scripts/local-topology.sh smoke`; LB_URL, ACCESS_LOG and ADMIN_TOKEN from env.
+// Called by `scripts/local-topology.sh smoke`; LB_URL, ACCESS_LOG, ADMIN_TOKEN and UPSTREAMS
+// (how many instances nginx balances over) from env. Exit status 1 on any failure.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventBatch } from './lib.js';
@@ -9,6 +10,7 @@ import { eventBatch } from './lib.js';
 const lb = process.env.LB_URL ?? 'http://127.0.0.1:8080';
 const accessLog = process.env.ACCESS_LOG;
 const batches = Number(process.env.SMOKE_BATCHES ?? 30);
+const upstreams = Number(process.env.UPSTREAMS ?? 3);
 const batchSize = 100;
 const customers = 5;
 
@@ -56,7 +58,8 @@ for (const line of readFileSync(accessLog, 'utf8').split('\n').slice(logLinesBef
   if (match) upstreamCounts[match[2]] = (upstreamCounts[match[2]] ?? 0) + 1;
 }
 console.log(`smoke: POST /v1/events per upstream ${JSON.stringify(upstreamCounts)}`);
-if (Object.keys(upstreamCounts).length < 3) fail('requests did not reach all three instances');
+if (Object.keys(upstreamCounts).length < upstreams)
+  fail(`requests did not reach all ${upstreams} instances`);
 
 // Windows close WINDOW_SECONDS + WINDOW_GRACE_SECONDS after their end (35 s by default).
 const deadline = Date.now() + Number(process.env.SMOKE_WINDOW_TIMEOUT_MS ?? 120_000);
