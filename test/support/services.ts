@@ -1,4 +1,6 @@
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Set by the global setup: the migrated template of this run (unique, so runs never collide). */
 export function templateDb(): string {
@@ -6,6 +8,11 @@ export function templateDb(): string {
   if (!name)
     throw new Error('TALLY_TEST_TEMPLATE is not set: the integration global setup did not run');
   return name;
+}
+
+/** The directory recording this run's `buildService()` (the global teardown removes it). */
+export function buildMarker(run: string): string {
+  return join(tmpdir(), `${run}.build`);
 }
 
 /** True if something accepts TCP connections at host:port within a short time. */
