@@ -1,23 +1,29 @@
-import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { PinoNestLogger } from './common/logging/pino-nest-logger';
+import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
 import { Metrics } from './metrics/metrics';
-import type { AppConfig, AppProfile } from './config/app-config';
+import type { AppConfig } from './config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const LOG_LEVELS: Record<AppProfile, LogLevel[]> = {
-  dev: ['log', 'warn', 'error', 'debug'],
-  test: ['warn', 'error'],
-  prod: ['log', 'warn', 'error'],
-};
+export interface AppOptions {
+  /** Where the JSON log lines go instead of stdout (tests read them). */
+  logDestination?: DestinationStream;
+}
 
 /** Builds the application (not yet listening); shared by main.ts, tests and the benchmark. */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
+  const logger = createRootLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
     // Honour a sane caller-supplied X-Request-Id, otherwise make one.
@@ -26,15 +32,23 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // Each request's logger is a child bound to its id (one small child per request).
+    loggerInstance: logger,
+    // Fastify's two lines per request give way to logRequests' one, when asked for.
+    logController: new LogController({
+      requestIdLogLabel: REQUEST_ID_KEY,
+      disableRequestLogging: true,
+    }),
   });
   adapter.getInstance().addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: LOG_LEVELS[config.profile],
+    logger: new PinoNestLogger(logger),
   });
   observeHttp(app);
-  setUpOpenApi(app);
+  if (config.log.requests) logRequests(app);
+  if (config.docsEnabled) setUpOpenApi(app);
   return app;
 }
 
@@ -67,6 +81,29 @@ function observeHttp(app: NestFastifyApplication): void {
       httpDuration.observe(
         { method: request.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
+      );
+    });
+}
+
+/**
+ * LOG_REQUESTS: one line per request. The path without its query string, which may hold
+ * a customer's email (`GET /v1/customers?email=`); no headers, so no credentials.
+ */
+function logRequests(app: NestFastifyApplication): void {
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', async (request, reply) => {
+      const query = request.url.indexOf('?');
+      request.log.info(
+        {
+          method: request.method,
+          path: query === -1 ? request.url : request.url.slice(0, query),
+          route: request.routeOptions.url ?? 'unmatched',
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request completed',
       );
     });
 }

@@ -81,3 +81,26 @@ describe('OpenAPI document', () => {
     }
   });
 });
+
+describe('OpenAPI exposure by profile', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await TestStack.create({ APP_PROFILE: 'prod' });
+  });
+
+  afterAll(() => stack.dispose());
+
+  it('is off in prod', async () => {
+    const app = await stack.start();
+    expect((await request(app, 'GET', '/docs-json')).status).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/docs' })).statusCode).toBe(404);
+  });
+
+  it('is on in prod with DOCS_ENABLED=true', async () => {
+    const app = await stack.start({ DOCS_ENABLED: 'true' });
+    const reply = await request(app, 'GET', '/docs-json');
+    expect(reply.status).toBe(200);
+    expect(reply.body.info.title).toBe('Tally');
+  });
+});

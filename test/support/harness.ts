@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { createApp, shutdown } from '../../src/bootstrap';
+import { type AppOptions, createApp, shutdown } from '../../src/bootstrap';
 import type { AppConfig } from '../../src/config/app-config';
 import type { RawEnv } from '../../src/config/env.schema';
 import { loadConfig } from '../../src/config/load-config';
@@ -74,8 +74,8 @@ export class TestStack {
   }
 
   /** Starts an instance (not listening; requests go through Fastify's inject). */
-  async start(overrides: RawEnv = {}): Promise<NestFastifyApplication> {
-    const app = await createApp(this.config(overrides));
+  async start(overrides: RawEnv = {}, options: AppOptions = {}): Promise<NestFastifyApplication> {
+    const app = await createApp(this.config(overrides), options);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     this.apps.push(app);

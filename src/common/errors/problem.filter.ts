@@ -37,7 +37,7 @@ export class ProblemFilter implements ExceptionFilter {
     }
     const errorId = randomUUID();
     this.logger.error(
-      { errorId, err: exception instanceof Error ? exception.stack : String(exception) },
+      { errorId, err: exception instanceof Error ? exception : String(exception) },
       'unhandled error',
     );
     return {
