@@ -181,7 +181,7 @@ describe('quota definitions', () => {
     expect(reply.headers['ratelimit-limit']).toBeUndefined();
   });
 
-  it('applies a change at once on the instance that made it, within the cache time elsewhere', async () => {
+  it('applies a change at once on every instance, and one it was not told of within the cache time', async () => {
     const other = await stack.start();
     await request(app, 'PUT', '/v1/customers/cached/quotas/calls', {
       ...as,
@@ -193,9 +193,13 @@ describe('quota definitions', () => {
       body: { limit: 20, period: '1h', algorithm: 'fixed' },
     });
     expect((await consume(app, 'cached')).body.limit).toBe(20);
-    expect((await consume(other, 'cached')).body.limit).toBe(10);
+    expect((await consume(other, 'cached')).body.limit).toBe(20);
+
+    // Behind the service's back, as if the announcement had been lost.
+    await stack.pg.query(`UPDATE quotas SET "limit" = 30 WHERE customer_id = 'cached'`);
+    expect((await consume(other, 'cached')).body.limit).toBe(20);
     await eventually(
-      async () => expect((await consume(other, 'cached')).body.limit).toBe(20),
+      async () => expect((await consume(other, 'cached')).body.limit).toBe(30),
       3000,
     );
     await stack.stop(other);

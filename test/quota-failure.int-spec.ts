@@ -122,12 +122,13 @@ describe('quota failure policy when Redis is unreachable', () => {
   });
 
   it('applies the same policy when the definitions cannot be read on a cache miss', async () => {
+    // A tenant whose definitions no instance has read yet.
+    const fresh = { headers: { 'x-api-key': (await createTenant(open)).key } };
     await stack.pg.query('ALTER TABLE quotas RENAME TO quotas_away');
     try {
-      const miss = { ...body, customerId: 'not-cached' };
-      const allowed = await request(open, 'POST', '/v1/quotas/consume', { ...as, body: miss });
+      const allowed = await request(open, 'POST', '/v1/quotas/consume', { ...fresh, body });
       expect(allowed).toMatchObject({ status: 200, body: { allowed: true, enforced: false } });
-      const refused = await request(closed, 'POST', '/v1/quotas/consume', { ...as, body: miss });
+      const refused = await request(closed, 'POST', '/v1/quotas/consume', { ...fresh, body });
       expect(refused).toMatchObject({ status: 503, headers: { 'retry-after': '1' } });
     } finally {
       await stack.pg.query('ALTER TABLE quotas_away RENAME TO quotas');

@@ -63,7 +63,7 @@ export function admits(rule: LimitRule, stored: Counters, nowMs: number, units: 
 
 /** All rules admit the units and all are charged, or none is. Zero units only reads. */
 export function decide(
-  rules: LimitRule[],
+  rules: readonly LimitRule[],
   stored: Counters[],
   nowMs: number,
   units: number,

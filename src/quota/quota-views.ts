@@ -1,4 +1,4 @@
-import type { AppliedQuota } from './quota-definitions';
+import type { AppliedQuota } from './quota-snapshot';
 import { formatPeriod } from './period';
 import type { LimitDecision, RuleState } from './rate-limiter';
 
@@ -27,12 +27,15 @@ export interface ExceededView extends DecisionView {
 }
 
 /** One per rule judged; none when the decision was not enforced (Redis unreachable). */
-export function limitViews(rules: AppliedQuota[], decision: LimitDecision): LimitView[] {
+export function limitViews(rules: readonly AppliedQuota[], decision: LimitDecision): LimitView[] {
   return decision.states.map((state, i) => limitView(rules[i], state));
 }
 
 /** Top-level limit, remaining and resetAt describe the binding limit, as the headers do. */
-export function decisionView(rules: AppliedQuota[], decision: LimitDecision): DecisionView {
+export function decisionView(
+  rules: readonly AppliedQuota[],
+  decision: LimitDecision,
+): DecisionView {
   const limits = limitViews(rules, decision);
   const binding = limits[decision.binding] as LimitView | undefined;
   return {
@@ -45,7 +48,10 @@ export function decisionView(rules: AppliedQuota[], decision: LimitDecision): De
   };
 }
 
-export function exceededView(rules: AppliedQuota[], decision: LimitDecision): ExceededView {
+export function exceededView(
+  rules: readonly AppliedQuota[],
+  decision: LimitDecision,
+): ExceededView {
   const view = decisionView(rules, decision);
   return {
     ...view,

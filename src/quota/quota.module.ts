@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { TenancyModule } from '../tenancy/tenancy.module';
+import { DefinitionChanges } from './definition-changes';
 import { QuotaDefinitions } from './quota-definitions';
 import { QuotaDefinitionsController } from './quota-definitions.controller';
 import { QuotaKeys } from './quota-keys';
@@ -19,6 +20,7 @@ import { RateLimiter } from './rate-limiter';
       useFactory: (config: AppConfig) => new QuotaKeys(config.redisKeyPrefix),
     },
     QuotaRepository,
+    DefinitionChanges,
     QuotaDefinitions,
     QuotaService,
     RateLimiter,

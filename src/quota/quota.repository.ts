@@ -17,19 +17,13 @@ export interface QuotaLimit {
 export class QuotaRepository {
   constructor(private readonly db: TenantDatabase) {}
 
-  /** The customer's limits on the metric and the tenant's defaults for it, in one read. */
-  applicable(scope: TenantScope, customerId: string, metric: Metric): Promise<Quota[]> {
+  /** Every definition of the tenant (defaults and customers'), each set ordered by period. */
+  allOfTenant(scope: TenantScope): Promise<Quota[]> {
     return this.db.run(scope, (m) =>
-      m
-        .getRepository(Quota)
-        .createQueryBuilder('q')
-        .where('q.tenant_id = :tenantId AND q.metric = :metric', {
-          tenantId: scope.tenantId,
-          metric,
-        })
-        .andWhere('(q.customer_id = :customerId OR q.customer_id IS NULL)', { customerId })
-        .orderBy('q.period_seconds')
-        .getMany(),
+      m.getRepository(Quota).find({
+        where: { tenantId: scope.tenantId },
+        order: { periodSeconds: 'ASC' },
+      }),
     );
   }
 

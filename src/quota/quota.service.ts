@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import type { Metric } from './metric';
-import { AppliedQuota, QuotaDefinitions } from './quota-definitions';
+import { QuotaDefinitions } from './quota-definitions';
+import type { AppliedQuota } from './quota-snapshot';
 import { QuotaKeys } from './quota-keys';
 import { LimitDecision, RateLimiter } from './rate-limiter';
 
@@ -12,7 +13,7 @@ export interface ConsumeRequest {
 }
 
 export interface QuotaOutcome {
-  rules: AppliedQuota[];
+  rules: readonly AppliedQuota[];
   decision: LimitDecision;
 }
 
@@ -28,7 +29,7 @@ export class QuotaService {
   /** Postgres matters only on a definitions cache miss; if it fails then, the failure policy decides. */
   async consume(scope: TenantScope, request: ConsumeRequest): Promise<QuotaOutcome> {
     const { customerId, metric, units } = request;
-    let rules: AppliedQuota[];
+    let rules: readonly AppliedQuota[];
     try {
       rules = await this.definitions.applicable(scope, customerId, metric);
     } catch (error) {

@@ -20,7 +20,7 @@ export const RATE_LIMIT_HEADERS = [
  * rule applied or the decision was not enforced.
  */
 export function rateLimitHeaders(
-  rules: NamedRule[],
+  rules: readonly NamedRule[],
   decision: LimitDecision,
 ): Record<string, string> {
   if (decision.binding < 0) return {};

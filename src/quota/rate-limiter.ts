@@ -44,7 +44,7 @@ export interface LimitDecision {
 }
 
 export interface RateLimitOutcome {
-  rules: NamedRule[];
+  rules: readonly NamedRule[];
   decision: LimitDecision;
 }
 
@@ -76,7 +76,11 @@ export class RateLimiter {
   }
 
   /** Charges `units` to every rule of the bucket, or to none if any rule refuses. */
-  async consume(bucket: string, rules: NamedRule[], units: number): Promise<LimitDecision> {
+  async consume(
+    bucket: string,
+    rules: readonly NamedRule[],
+    units: number,
+  ): Promise<LimitDecision> {
     if (rules.length === 0) return this.unlimited(true);
     let reply: number[];
     try {
@@ -89,7 +93,7 @@ export class RateLimiter {
   }
 
   /** The rules' state now, consuming nothing. */
-  async peek(bucket: string, rules: NamedRule[]): Promise<LimitDecision> {
+  async peek(bucket: string, rules: readonly NamedRule[]): Promise<LimitDecision> {
     if (rules.length === 0) return this.unlimited(true);
     return this.interpret(rules, await this.orUnavailable(this.run(bucket, rules, 0)), 0);
   }
@@ -127,13 +131,13 @@ export class RateLimiter {
     return { rules: [rule], decision: await this.consume(this.keys.apiKey(keyId), [rule], units) };
   }
 
-  private run(bucket: string, rules: NamedRule[], units: number): Promise<number[]> {
+  private run(bucket: string, rules: readonly NamedRule[], units: number): Promise<number[]> {
     const args: (string | number)[] = [units, rules.length];
     for (const r of rules) args.push(r.field, r.limit, r.periodMs, r.algorithm);
     return this.withTimeout(this.command(1, bucket, ...args));
   }
 
-  private interpret(rules: NamedRule[], reply: number[], units: number): LimitDecision {
+  private interpret(rules: readonly NamedRule[], reply: number[], units: number): LimitDecision {
     const [nowMs, allowedByScript] = reply;
     const stored: Counters[] = rules.map((_, i) => ({
       window: reply[2 + 3 * i],

@@ -51,4 +51,13 @@ describe('ExpiringCache', () => {
     await cache.get('b', loader('b'));
     expect(await cache.get('a:2', loader('a2 again'))).toBe('a2 again');
   });
+
+  it('forgets one key on delete and keeps the others', async () => {
+    const cache = new ExpiringCache<string>(5_000, clock);
+    await cache.get('a', loader('a'));
+    await cache.get('b', loader('b'));
+    cache.delete('a');
+    expect(await cache.get('a', loader('a again'))).toBe('a again');
+    expect(await cache.get('b', loader('b again'))).toBe('b');
+  });
 });
