@@ -37,7 +37,7 @@ export class QuotaSnapshot {
 
   private customerMap(customerId: string): Map<Metric, AppliedQuota[]> {
     let byMetric = this.own.get(customerId);
-    if (!byMetric) this.own.set(customerId, (byMetric = new Map()));
+    if (!byMetric) this.own.set(customerId, (byMetric = new Map<Metric, AppliedQuota[]>()));
     return byMetric;
   }
 }
