@@ -1,6 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the pool gauges read from a `pg` Pool, at scrape time. */
+export interface PoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  readonly options: { readonly max?: number };
+}
+
+export type QuotaDecisionKind = 'consume' | 'api_key_requests' | 'api_key_events';
+export type QuotaDecisionOutcome = 'allowed' | 'denied' | 'failure_open' | 'failure_closed';
+
+const QUOTA_DECISION_KINDS: QuotaDecisionKind[] = ['consume', 'api_key_requests', 'api_key_events'];
+const QUOTA_DECISION_OUTCOMES: QuotaDecisionOutcome[] = [
+  'allowed',
+  'denied',
+  'failure_open',
+  'failure_closed',
+];
+
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
@@ -9,6 +28,8 @@ const LATENCY_BUCKETS = [
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
+  /** Postgres pools by name (`watchPool`), read when Prometheus scrapes. */
+  private readonly pools = new Map<string, PoolStats>();
 
   readonly httpDuration = new Histogram({
     name: 'tally_http_request_duration_seconds',
@@ -42,6 +63,18 @@ export class Metrics {
   readonly backlog = new Gauge({
     name: 'tally_stream_backlog_entries',
     help: 'Stream entries (micro-batches) accepted but not yet persisted, all shards',
+    registers: [this.registry],
+  });
+
+  readonly consumerLag = new Gauge({
+    name: 'tally_stream_consumer_lag_entries',
+    help: 'Stream entries not yet read by the persistence consumer group, all shards',
+    registers: [this.registry],
+  });
+
+  readonly consumerPending = new Gauge({
+    name: 'tally_stream_pending_entries',
+    help: 'Stream entries read by a consumer but not yet acknowledged (being written, or held by a dead instance), all shards',
     registers: [this.registry],
   });
 
@@ -88,7 +121,62 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly quotaDecisions = new Counter({
+    name: 'tally_quota_decisions_total',
+    help:
+      'Quota and API-key rate-limit decisions by kind (consume: customer quotas; api_key_*: ' +
+      "a key's own budgets) and outcome (allowed, denied, failure_open/failure_closed: Redis unreachable)",
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dbPoolClients = this.poolGauge(
+    'tally_db_pool_clients',
+    'Postgres connections open, by pool (busy plus idle)',
+    (pool) => pool.totalCount,
+  );
+
+  readonly dbPoolIdle = this.poolGauge(
+    'tally_db_pool_idle_clients',
+    'Postgres connections open and idle, by pool',
+    (pool) => pool.idleCount,
+  );
+
+  readonly dbPoolWaiting = this.poolGauge(
+    'tally_db_pool_waiting_requests',
+    'Queries waiting for a free Postgres connection, by pool',
+    (pool) => pool.waitingCount,
+  );
+
+  readonly dbPoolMax = this.poolGauge(
+    'tally_db_pool_max_clients',
+    'The most connections a pool opens (DATABASE_POOL_SIZE), by pool',
+    (pool) => pool.options.max ?? 0,
+  );
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tally_' });
+    // Every series exists from the start at 0, so a rate() has a baseline.
+    for (const kind of QUOTA_DECISION_KINDS) {
+      for (const outcome of QUOTA_DECISION_OUTCOMES) this.quotaDecisions.inc({ kind, outcome }, 0);
+    }
+  }
+
+  /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */
+  watchPool(name: string, pool: PoolStats): void {
+    this.pools.set(name, pool);
+  }
+
+  private poolGauge(name: string, help: string, read: (pool: PoolStats) => number): Gauge<'pool'> {
+    const pools = this.pools;
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['pool'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [pool, stats] of pools) this.set({ pool }, read(stats));
+      },
+    });
   }
 }

@@ -33,10 +33,10 @@ export class QuotaService {
     try {
       rules = await this.definitions.applicable(scope, customerId, metric);
     } catch (error) {
-      return { rules: [], decision: this.limiter.undecided(error) };
+      return { rules: [], decision: this.limiter.undecided('consume', error) };
     }
     const bucket = this.keys.customer(scope.tenantId, customerId);
-    return { rules, decision: await this.limiter.consume(bucket, rules, units) };
+    return { rules, decision: await this.limiter.consume('consume', bucket, rules, units) };
   }
 
   async status(scope: TenantScope, customerId: string, metrics: Metric[]): Promise<QuotaOutcome> {

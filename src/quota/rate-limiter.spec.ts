@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
+import { Metrics } from '../metrics/metrics';
 import { QuotaKeys } from './quota-keys';
 import { type NamedRule, RateLimiter } from './rate-limiter';
 
@@ -11,6 +12,7 @@ const HOUR = 3_600_000;
 function limiter(
   script: (...args: unknown[]) => Promise<unknown>,
   env: Record<string, string> = {},
+  metrics = new Metrics(),
 ) {
   const config = loadConfig({
     ...REQUIRED_ENV,
@@ -18,7 +20,8 @@ function limiter(
     ...env,
   });
   const redis = { defineCommand: () => undefined, tallyLimit: script, del: script };
-  return new RateLimiter(redis as unknown as Redis, config, { now: () => NOW }, new QuotaKeys(''));
+  const keys = new QuotaKeys('');
+  return new RateLimiter(redis as unknown as Redis, config, { now: () => NOW }, keys, metrics);
 }
 
 const perSecond: NamedRule = { field: 's', limit: 5, periodMs: 1_000, algorithm: 'fixed' };
@@ -28,7 +31,12 @@ const windowOf = (rule: NamedRule) => Math.floor(NOW / rule.periodMs);
 describe('RateLimiter', () => {
   it('names the refusing rule that holds out longest, and when the call could pass', async () => {
     const reply = [NOW, 0, windowOf(perSecond), 5, 0, windowOf(perHour), 10, 0];
-    const decision = await limiter(async () => reply).consume('b', [perSecond, perHour], 1);
+    const decision = await limiter(async () => reply).consume(
+      'consume',
+      'b',
+      [perSecond, perHour],
+      1,
+    );
     expect(decision).toMatchObject({ allowed: false, enforced: true, binding: 1 });
     expect(decision.retryAtMs).toBe((windowOf(perHour) + 1) * HOUR);
     expect(decision.states.map((s) => s.remaining)).toEqual([0, 0]);
@@ -36,34 +44,39 @@ describe('RateLimiter', () => {
 
   it('describes an allowed call by the rule nearest to its limit', async () => {
     const reply = [NOW, 1, windowOf(perSecond), 1, 0, windowOf(perHour), 7, 0];
-    const decision = await limiter(async () => reply).consume('b', [perSecond, perHour], 1);
+    const decision = await limiter(async () => reply).consume(
+      'consume',
+      'b',
+      [perSecond, perHour],
+      1,
+    );
     expect(decision).toMatchObject({ allowed: true, binding: 1, retryAtMs: null });
     expect(decision.states.map((s) => s.remaining)).toEqual([3, 2]);
   });
 
   it('fails loudly when the script and the arithmetic disagree', async () => {
     const reply = [NOW, 1, windowOf(perSecond), 5, 0];
-    await expect(limiter(async () => reply).consume('b', [perSecond], 1)).rejects.toThrow(
-      'LIMITER_LUA and limiter-math disagree',
-    );
+    await expect(
+      limiter(async () => reply).consume('consume', 'b', [perSecond], 1),
+    ).rejects.toThrow('LIMITER_LUA and limiter-math disagree');
   });
 
   it('fails open when Redis is unreachable and the policy is open', async () => {
     const down = async () => Promise.reject(new Error('connect ECONNREFUSED'));
-    const decision = await limiter(down).consume('b', [perSecond], 1);
+    const decision = await limiter(down).consume('consume', 'b', [perSecond], 1);
     expect(decision).toMatchObject({ allowed: true, enforced: false, binding: -1 });
   });
 
   it('treats a Redis that does not answer in time as unreachable', async () => {
     const silent = () => new Promise(() => undefined);
-    const decision = await limiter(silent).consume('b', [perSecond], 1);
+    const decision = await limiter(silent).consume('consume', 'b', [perSecond], 1);
     expect(decision.enforced).toBe(false);
   });
 
   it('answers 503 with Retry-After when Redis is unreachable and the policy is closed', async () => {
     const down = async () => Promise.reject(new Error('connect ECONNREFUSED'));
     const closed = limiter(down, { QUOTA_FAILURE_POLICY: 'closed' });
-    const error = await closed.consume('b', [perSecond], 1).catch((e: unknown) => e);
+    const error = await closed.consume('consume', 'b', [perSecond], 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ code: ErrorCode.Unavailable, extras: { retryAfterSeconds: 1 } });
   });
@@ -71,8 +84,33 @@ describe('RateLimiter', () => {
   it('does not fail open on a script error, which is a bug rather than an outage', async () => {
     const bug = Object.assign(new Error('ERR Error running script'), { name: 'ReplyError' });
     await expect(
-      limiter(async () => Promise.reject(bug)).consume('b', [perSecond], 1),
+      limiter(async () => Promise.reject(bug)).consume('consume', 'b', [perSecond], 1),
     ).rejects.toBe(bug);
+  });
+
+  it('counts each decision once by kind and outcome', async () => {
+    const metrics = new Metrics();
+    const denied = [NOW, 0, windowOf(perSecond), 5, 0];
+    const allowed = [NOW, 1, windowOf(perSecond), 1, 0];
+    const down = async () => Promise.reject(new Error('connect ECONNREFUSED'));
+    await limiter(async () => denied, {}, metrics).consume('consume', 'b', [perSecond], 1);
+    await limiter(async () => allowed, {}, metrics).consume('consume', 'b', [perSecond], 1);
+    await limiter(async () => allowed, {}, metrics).consume('consume', 'b', [], 1);
+    await limiter(down, {}, metrics).consume('api_key_events', 'b', [perSecond], 1);
+    const closed = limiter(down, { QUOTA_FAILURE_POLICY: 'closed' }, metrics);
+    await closed.consume('api_key_requests', 'b', [perSecond], 1).catch(() => undefined);
+    expect(closed.undecided.bind(closed, 'consume', new Error('pg down'))).toThrow(DomainError);
+
+    const counted = (await metrics.quotaDecisions.get()).values
+      .filter((v) => v.value > 0)
+      .map((v) => [v.labels.kind, v.labels.outcome, v.value]);
+    expect(counted).toEqual([
+      ['consume', 'allowed', 2],
+      ['consume', 'denied', 1],
+      ['consume', 'failure_closed', 1],
+      ['api_key_requests', 'failure_closed', 1],
+      ['api_key_events', 'failure_open', 1],
+    ]);
   });
 
   it('answers status and reset with 503 whatever the policy', async () => {

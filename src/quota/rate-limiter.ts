@@ -4,6 +4,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { CLOCK, type Clock } from '../common/clock';
+import { Metrics, type QuotaDecisionKind, type QuotaDecisionOutcome } from '../metrics/metrics';
 import {
   admits,
   type Counters,
@@ -52,6 +53,8 @@ type LimiterCommand = (numKeys: number, ...args: (string | number)[]) => Promise
 
 const FAIL_OPEN_WARN_EVERY_MS = 10_000;
 
+type DecisionCounters = Record<QuotaDecisionKind, Record<QuotaDecisionOutcome, { inc(): void }>>;
+
 /**
  * Atomic multi-rule limiter over Redis buckets, shared by customer quotas and per-API-key
  * rate limits. If Redis cannot be asked, consume follows QUOTA_FAILURE_POLICY; reads and
@@ -63,33 +66,55 @@ export class RateLimiter {
   private readonly command: LimiterCommand;
   private lastFailOpenWarnMs = -Infinity;
   private failOpenSinceWarn = 0;
+  /** tally_quota_decisions_total, one series per kind and outcome, bound once. */
+  private readonly decisions: DecisionCounters;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly keys: QuotaKeys,
+    metrics: Metrics,
   ) {
     redis.defineCommand('tallyLimit', { lua: LIMITER_LUA });
     const client = redis as unknown as { tallyLimit: LimiterCommand };
     this.command = client.tallyLimit.bind(redis);
+    const counters = (kind: QuotaDecisionKind) => {
+      const of = (outcome: QuotaDecisionOutcome) =>
+        metrics.quotaDecisions.labels({ kind, outcome });
+      return {
+        allowed: of('allowed'),
+        denied: of('denied'),
+        failure_open: of('failure_open'),
+        failure_closed: of('failure_closed'),
+      };
+    };
+    this.decisions = {
+      consume: counters('consume'),
+      api_key_requests: counters('api_key_requests'),
+      api_key_events: counters('api_key_events'),
+    };
   }
 
-  /** Charges `units` to every rule of the bucket, or to none if any rule refuses. */
+  /**
+   * Charges `units` to every rule of the bucket, or to none if any rule refuses. Each call
+   * is one decision of `kind` on /metrics.
+   */
   async consume(
+    kind: QuotaDecisionKind,
     bucket: string,
     rules: readonly NamedRule[],
     units: number,
   ): Promise<LimitDecision> {
-    if (rules.length === 0) return this.unlimited(true);
+    if (rules.length === 0) return this.counted(kind, this.unlimited(true));
     let reply: number[];
     try {
       reply = await this.run(bucket, rules, units);
     } catch (error) {
       if (isScriptError(error)) throw error;
-      return this.undecided(error);
+      return this.undecided(kind, error);
     }
-    return this.interpret(rules, reply, units);
+    return this.counted(kind, this.interpret(rules, reply, units));
   }
 
   /** The rules' state now, consuming nothing. */
@@ -107,10 +132,13 @@ export class RateLimiter {
    * The answer when a consume cannot be judged (Redis, or the quota definitions,
    * unreachable): fail-open lets it through unchecked and logs, fail-closed is a 503.
    */
-  undecided(cause: unknown): LimitDecision {
-    if (this.config.quota.failurePolicy === 'closed') throw unavailable();
+  undecided(kind: QuotaDecisionKind, cause: unknown): LimitDecision {
+    if (this.config.quota.failurePolicy === 'closed') {
+      this.decisions[kind].failure_closed.inc();
+      throw unavailable();
+    }
     this.warnFailOpen(cause);
-    return this.unlimited(false);
+    return this.counted(kind, this.unlimited(false));
   }
 
   /** One request against the per-key limit of API_KEY_RATE_*; null when that limit is off. */
@@ -128,7 +156,11 @@ export class RateLimiter {
       periodMs: rate.periodSeconds * 1000,
       algorithm: rate.algorithm,
     };
-    return { rules: [rule], decision: await this.consume(this.keys.apiKey(keyId), [rule], units) };
+    const bucket = this.keys.apiKey(keyId);
+    return {
+      rules: [rule],
+      decision: await this.consume(`api_key_${rateClass}`, bucket, [rule], units),
+    };
   }
 
   private run(bucket: string, rules: readonly NamedRule[], units: number): Promise<number[]> {
@@ -169,6 +201,12 @@ export class RateLimiter {
         decision.retryAtMs = at;
       }
     });
+    return decision;
+  }
+
+  private counted(kind: QuotaDecisionKind, decision: LimitDecision): LimitDecision {
+    const outcome = !decision.enforced ? 'failure_open' : decision.allowed ? 'allowed' : 'denied';
+    this.decisions[kind][outcome].inc();
     return decision;
   }
 

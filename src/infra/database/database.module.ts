@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { APP_DB_ROLE, dataSourceOptions } from '../../persistence/data-source';
 import { migrateAsOwner } from '../../persistence/run-migrations';
+import { PoolMetrics } from './pool-metrics';
 import { SystemDatabase } from './system-database';
 import { TenantDatabase } from './tenant-database';
 
@@ -26,7 +27,7 @@ import { TenantDatabase } from './tenant-database';
       },
     }),
   ],
-  providers: [TenantDatabase, SystemDatabase],
+  providers: [TenantDatabase, SystemDatabase, PoolMetrics],
   exports: [TenantDatabase, SystemDatabase],
 })
 export class DatabaseModule {}
