@@ -49,4 +49,30 @@ describe('persistence worker recovery', () => {
       for (const stream of streams) expect(await stack.redis.xlen(stream)).toBe(0);
     });
   });
+
+  it('stores an entry redelivered after its commit once: the batch is written again skipping it', async () => {
+    const app = await stack.start();
+    const { tenantId, key } = await createTenant(app);
+    const events = workload(40, ['e', 'f'], currentAndNextWindow(2000));
+    // As if an earlier delivery had committed these rows and died before acknowledging.
+    for (const e of events.slice(0, 5)) {
+      await stack.pg.query(
+        `INSERT INTO usage_events (event_id, tenant_id, customer_id, ts, endpoint)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [e.eventId, tenantId, e.customerId, e.timestamp, e.apiEndpoint],
+      );
+    }
+    expect((await ingest(app, key, events)).body.accepted).toBe(40);
+    await eventually(async () => {
+      const { rows } = await stack.pg.query(
+        'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM usage_events WHERE tenant_id = $1',
+        [tenantId],
+      );
+      expect(rows[0]).toEqual({ n: 40, ids: 40 });
+    });
+    await eventually(async () => {
+      for (const shard of [0, 1])
+        expect(await stack.redis.xlen(`${stack.prefix}{${shard}}:events`)).toBe(0);
+    });
+  });
 });

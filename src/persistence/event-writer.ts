@@ -8,7 +8,13 @@ import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import type { StreamedEvent } from '../ingestion/metering-event';
 import { Metrics } from '../metrics/metrics';
-import { INSERT_EVENTS_SQL, UPSERT_CUSTOMERS_SQL } from './event-writer.sql';
+import {
+  INSERT_EVENTS_SKIPPING_STORED_SQL,
+  INSERT_NEW_EVENTS_SQL,
+  UPSERT_CUSTOMERS_SQL,
+} from './event-writer.sql';
+
+const UNIQUE_VIOLATION = '23505';
 
 export type StreamEntry = [id: string, fields: string[]];
 
@@ -66,11 +72,20 @@ export class EventWriter {
       cols.metadata.push(JSON.stringify(e.m));
       cols.receivedAt.push(new Date(e.r).toISOString());
     }
-    // One batch holds many tenants' events: the system path, in one transaction.
-    await this.systemDb.runAcrossTenants(async (manager) => {
-      await manager.query(UPSERT_CUSTOMERS_SQL, [cols.tenantId, cols.customerId]);
-      await manager.query(INSERT_EVENTS_SQL, Object.values(cols));
-    });
+    // One batch holds many tenants' events: the system path, in one transaction. A
+    // conflict aborts it, and the batch is written again skipping what is stored.
+    const write = (insertSql: string) =>
+      this.systemDb.runAcrossTenants(async (manager) => {
+        await manager.query(UPSERT_CUSTOMERS_SQL, [cols.tenantId, cols.customerId]);
+        await manager.query(insertSql, Object.values(cols));
+      });
+    try {
+      await write(INSERT_NEW_EVENTS_SQL);
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      this.logger.debug(`a batch of ${events.length} events held stored ones; skipping those`);
+      await write(INSERT_EVENTS_SKIPPING_STORED_SQL);
+    }
   }
 
   /**
