@@ -4,9 +4,22 @@
 # image's own steps (clean install, build, production install, start, health, drain),
 # with the image-size estimate of docs/operations.md. Exit status 1 if any check fails.
 #
-# Needs: Postgres and Redis (DATABASE_SERVER_URL, REDIS_URL), nginx, curl, psql; the
-# project's node_modules (for Node 24). docker-compose is optional: skipped if absent.
+# Needs: Postgres and Redis (DATABASE_SERVER_URL, REDIS_URL), nginx, curl, psql, python3-yaml;
+# the project's node_modules (for Node 24). docker-compose is optional (skipped if absent)
+# except under CI: with --ci, or CI=true / CI=1 in the environment, a missing docker-compose
+# fails like any other check, so CI cannot quietly stop checking the compose file.
+#
+#   check-deploy.sh [--ci]
 set -euo pipefail
+
+strict=0
+[[ ${CI:-} == true || ${CI:-} == 1 ]] && strict=1
+for arg in "$@"; do
+  case $arg in
+    --ci) strict=1 ;;
+    *) echo "usage: $0 [--ci]" >&2; exit 2 ;;
+  esac
+done
 
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,7 +27,11 @@ node="$root/node_modules/.bin/node"
 dockerfilelint_version=1.8.0
 pg_server=${DATABASE_SERVER_URL:-postgres://postgres@127.0.0.1:5432}
 redis_url=${REDIS_URL:-redis://127.0.0.1:6379}
-check_db=tally_deploycheck
+# Names of this run only, so two runs on one Postgres and Redis never share state.
+run_id=$$_$RANDOM
+check_db=tally_deploycheck_$run_id
+check_prefix=deploycheck:$run_id:
+db_created=0
 admin_token=deploy-check-admin-token
 # Budget and the parts of the runtime image this machine cannot measure (docs/operations.md).
 budget_mb=250
@@ -23,8 +40,25 @@ libstdcxx_mb=3    # libstdc++ and libgcc from apk
 
 work=$(mktemp -d)
 app_pid=''
+stage_pids=()
 cleanup() {
   if [[ -n $app_pid ]] && kill -0 "$app_pid" 2>/dev/null; then kill -TERM "$app_pid"; wait "$app_pid" || true; fi
+  for pid in "${stage_pids[@]}"; do kill -- "$pid" 2>/dev/null && wait "$pid" || true; done
+  if ((db_created)); then
+    psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $check_db WITH (FORCE)" || true
+    REDIS_URL=$redis_url PREFIX=$check_prefix "$node" -e '
+      const Redis = require("ioredis");
+      const r = new Redis(process.env.REDIS_URL);
+      (async () => {
+        let cursor = "0";
+        do {
+          const [next, keys] = await r.scan(cursor, "MATCH", process.env.PREFIX + "*", "COUNT", 1000);
+          if (keys.length) await r.del(...keys);
+          cursor = next;
+        } while (cursor !== "0");
+        await r.quit();
+      })();' || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,6 +68,8 @@ step() { printf '\n== %s\n' "$*"; }
 ok() { printf 'ok: %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; failed+=("$1"); }
 skip() { printf 'SKIP: %s\n' "$*"; }
+# A tool that is missing: a failure under CI (which installs it), a skip elsewhere.
+absent() { if ((strict)); then fail "$1 (absent under --ci/CI)"; else skip "$1"; fi; }
 
 # --- compose ----------------------------------------------------------------------------
 step "docker-compose.yml"
@@ -46,7 +82,7 @@ elif docker compose version >/dev/null 2>&1; then
   compose=(docker compose --env-file "$work/empty.env")
 fi
 if ((${#compose[@]} == 0)); then
-  skip "neither docker-compose nor the docker compose plugin is installed; compose file not checked"
+  absent "neither docker-compose nor the docker compose plugin is installed; compose file not checked"
 else
   for profiles in "" "--profile seed --profile monitoring --profile load"; do
     # shellcheck disable=SC2086 # word splitting of $profiles is intended
@@ -128,8 +164,9 @@ if "$node" -e '
 else
   fail "dashboard"
 fi
-for f in load/*.js; do "$node" --check "$f" || fail "node --check $f"; done
-ok "load/*.js parse"
+parsed=1
+for f in load/*.js; do "$node" --check "$f" || { fail "node --check $f"; parsed=0; }; done
+((parsed)) && ok "load/*.js parse"
 
 # --- configuration table ----------------------------------------------------------------
 step "docs/operations.md lists every variable of src/config/env.schema.ts"
@@ -150,21 +187,30 @@ done
 find "$work/build" -name '*.spec.ts' -delete
 # The image's Node is 24.21; put the project's (same version) first, as the image has it.
 export PATH="$(dirname "$(readlink -f "$node")"):$PATH"
-if (cd "$work/build" && sh scripts/install-deps.sh build >"$work/build.log" 2>&1 && npm run build >>"$work/build.log" 2>&1); then
-  ok "build stage: install-deps.sh build && npm run build from the .dockerignore context"
+cp package.json package-lock.json "$work/runtime/"
+cp --parents scripts/install-deps.sh "$work/runtime/"
+# The two stages are independent until dist/ is copied (as in a BuildKit build), so they
+# run side by side: each is a clean install, mostly unpacking, and together they take
+# about as long as the build stage alone.
+started=$SECONDS
+(cd "$work/build" && sh scripts/install-deps.sh build >"$work/build.log" 2>&1 && npm run build >>"$work/build.log" 2>&1) &
+stage_pids+=($!)
+(cd "$work/runtime" && sh scripts/install-deps.sh production >"$work/deps.log" 2>&1) &
+stage_pids+=($!)
+if wait "${stage_pids[0]}"; then
+  ok "build stage: install-deps.sh build && npm run build from the .dockerignore context ($((SECONDS - started)) s)"
 else
   tail -n 30 "$work/build.log"
   fail "build stage"
 fi
-cp package.json package-lock.json "$work/runtime/"
-cp --parents scripts/install-deps.sh "$work/runtime/"
-if (cd "$work/runtime" && sh scripts/install-deps.sh production >"$work/deps.log" 2>&1); then
+if wait "${stage_pids[1]}"; then
   ok "deps stage: install-deps.sh production (no devDependency 'node' in node_modules)"
   grep -q 'WARNING npm ci refused' "$work/deps.log" && echo "   note: npm ci refused the lockfile; fell back to npm install (docs/operations.md)"
 else
   tail -n 30 "$work/deps.log"
   fail "deps stage"
 fi
+stage_pids=()
 cp -r "$work/build/dist" "$work/runtime/dist" 2>/dev/null || fail "no dist/ from the build stage"
 
 # Size: measured node_modules + dist, plus the parts of the runtime image named above.
@@ -185,7 +231,8 @@ echo "size (MB): ~$apparent_mb counting file bytes only (du -sb), closer to what
 
 # Start it as the image would: production env, unprivileged, read-only code.
 # A fresh database each run, so the start also proves the migrations apply from nothing.
-psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $check_db" -c "CREATE DATABASE $check_db"
+psql "$pg_server/postgres" -qc "CREATE DATABASE $check_db"
+db_created=1
 port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 as_user=()
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
@@ -194,7 +241,7 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
 fi
 # Only what the image sets plus what compose passes; nothing leaks in from this shell.
 image_env=(PATH="$PATH" NODE_ENV=production NO_COLOR=1 APP_PROFILE=prod HOST=127.0.0.1
-  DATABASE_URL="$pg_server/$check_db" REDIS_URL="$redis_url" REDIS_KEY_PREFIX=deploycheck:
+  DATABASE_URL="$pg_server/$check_db" REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$check_prefix"
   ADMIN_TOKEN="$admin_token" API_KEY_SECRET=deploy-check-api-key-secret-000000000000
   JWT_SECRET=deploy-check-jwt-secret-00000000000000000 ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)")
 # The compose `seed` service's command, against production dependencies only.
