@@ -70,7 +70,9 @@ describe('the compose topology without Docker (scripts/local-topology.sh)', () =
     TOPOLOGY_REDIS: process.env.REDIS_URL,
     TOPOLOGY_REDIS_PREFIX: prefix,
     TOPOLOGY_SKIP_BUILD: '1', // built once per run by buildService()
-    // Secrets of this run only (prod refuses the repository's published ones).
+    // As production runs: the prod profile, on secrets of this run only (prod refuses the
+    // repository's published ones, which the script defaults to under the dev profile).
+    APP_PROFILE: 'prod',
     ADMIN_TOKEN: `topology-admin-${randomBytes(12).toString('hex')}`,
     API_KEY_SECRET: randomBytes(32).toString('hex'),
     JWT_SECRET: randomBytes(32).toString('hex'),
