@@ -88,6 +88,33 @@ describe('EventValidator', () => {
     expect(error.extras.errors).toEqual([{ path, message: expect.stringMatching(message) }]);
   });
 
+  it('refuses what Postgres cannot store: NUL and unpaired surrogates, in metadata and labels', () => {
+    const paths = (body: unknown) => (refusal(body).extras.errors ?? []).map((e) => e.path);
+    expect(
+      paths([
+        { ...base, metadata: { note: 'a\u0000b' } },
+        { ...base, metadata: { ['k\u0000']: 1 } },
+        { ...base, metadata: { model: 'x\ud800' } },
+      ]),
+    ).toEqual(['/0/metadata', '/1/metadata', '/2/metadata']);
+    expect(
+      paths([
+        { ...base, customerId: 'c\udc00' },
+        { ...base, apiEndpoint: '/\ud800' },
+      ]),
+    ).toEqual(['/0/customerId', '/1/apiEndpoint']);
+  });
+
+  it('stores a surrogate pair and an escaped backslash-u as they are', () => {
+    const [event] = validator.validate(
+      { ...base, customerId: 'c-\ud83d\ude00', metadata: { note: '\\u0000 is text' } },
+      'tenant-a',
+      NOW,
+    );
+    expect(event.customerId).toBe('c-😀');
+    expect(event.metadata.note).toBe('\\u0000 is text');
+  });
+
   it('refuses an empty array and more events than allowed', () => {
     expect(refusal([]).code).toBe(ErrorCode.ValidationFailed);
     expect(refusal([base, base, base, base]).detail).toMatch(/1 to 3 events/);

@@ -7,6 +7,13 @@ import { firstPerPath, toFieldError } from '../common/validation/validate-body';
 import { meteringEventSchema } from './event.schema';
 import { MeteringEvent } from './metering-event';
 
+/**
+ * Postgres refuses \u0000 and unpaired surrogates in JSON and text (JSON.stringify writes
+ * both as escapes, and only those). Accepted, such an event would fail its whole
+ * persistence batch on every retry; an even run of backslashes before it is escaped text.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
 interface RawEvent {
   eventId: string;
   timestamp: string;
@@ -103,9 +110,23 @@ export class EventValidator {
     const inputTokens = metadata.inputTokens ?? 0;
     const outputTokens = metadata.outputTokens ?? 0;
     metadata.tokens ??= inputTokens + outputTokens;
-    if (Buffer.byteLength(JSON.stringify(metadata)) > metadataLimitBytes) {
+    const serialised = JSON.stringify(metadata);
+    if (Buffer.byteLength(serialised) > metadataLimitBytes) {
       errors.push({ path: `${base}/metadata`, message: `exceeds ${metadataLimitBytes} bytes` });
       return undefined;
+    }
+    if (UNSTORABLE_ESCAPE.test(serialised)) {
+      errors.push({
+        path: `${base}/metadata`,
+        message: 'holds a NUL character or an unpaired surrogate, which cannot be stored',
+      });
+      return undefined;
+    }
+    for (const field of ['customerId', 'apiEndpoint'] as const) {
+      if (!raw[field].isWellFormed()) {
+        errors.push({ path: `${base}/${field}`, message: 'holds an unpaired surrogate' });
+        return undefined;
+      }
     }
     return {
       eventId: raw.eventId,
