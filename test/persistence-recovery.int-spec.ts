@@ -75,4 +75,26 @@ describe('persistence worker recovery', () => {
         expect(await stack.redis.xlen(`${stack.prefix}{${shard}}:events`)).toBe(0);
     });
   });
+
+  it('skips a stream entry Postgres cannot read; the events around it are stored', async () => {
+    const app = await stack.start({ PERSIST_IDLE_DELAY_MS: '1000' });
+    const { tenantId, key } = await createTenant(app);
+    // Written only by a bug; the worker must not let it hold back the events beside it.
+    await stack.redis.xadd(`${stack.prefix}{0}:events`, '*', 'e', '[{"i":"broken",');
+    expect(
+      (await ingest(app, key, workload(30, ['g', 'h'], currentAndNextWindow(2000)))).body.accepted,
+    ).toBe(30);
+    await eventually(async () => {
+      const { rows } = await stack.pg.query(
+        'SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = $1',
+        [tenantId],
+      );
+      expect(rows[0].n).toBe(30);
+    });
+    await eventually(async () => {
+      for (const shard of [0, 1]) {
+        expect(await stack.redis.xlen(`${stack.prefix}{${shard}}:events`)).toBe(0);
+      }
+    });
+  });
 });

@@ -1,23 +1,40 @@
-/** Customers seen in events are created on first sight; sorted input avoids lock-order deadlocks. */
-export const UPSERT_CUSTOMERS_SQL = `
-INSERT INTO customers (tenant_id, external_id)
-SELECT DISTINCT t, c FROM unnest($1::uuid[], $2::text[]) AS u (t, c)
-ORDER BY t, c
-ON CONFLICT ON CONSTRAINT customers_tenant_external_uq DO NOTHING`;
-
 /**
- * One statement per batch, failing on a row already stored. That is the usual case (Redis
- * lets each event into the stream once), and skipping the speculative insertion that
- * ON CONFLICT costs on every row saves Postgres about a quarter of its work per event
- * (docs/performance.md).
+ * One statement per batch. The stream entries go in as one JSON array, unparsed in Node:
+ * Postgres reads it once (json_to_recordset), creates the customers seen for the first
+ * time (sorted, so concurrent writers take row locks in one order), stores the events,
+ * and answers how many there were and which (tenant, customer, window) had events older
+ * than $3 ms, the candidates for a recompute. $2 is the window length in ms.
+ *
+ * Plain INSERT fails on a row already stored. That is the usual case (Redis lets each
+ * event into the stream once), and skipping the speculative insertion ON CONFLICT costs
+ * on every row saves Postgres about a quarter of its work per event (docs/performance.md).
  */
-export const INSERT_NEW_EVENTS_SQL = `
-INSERT INTO usage_events (event_id, tenant_id, customer_id, ts, endpoint, metadata, received_at)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::timestamptz[])`;
+export const WRITE_NEW_EVENTS_SQL = writeEvents('');
 
 /**
  * The batch again after a conflict (an entry redelivered after its commit, or a duplicate
  * beyond the Redis horizon): rows already stored are skipped.
  */
-export const INSERT_EVENTS_SKIPPING_STORED_SQL = `${INSERT_NEW_EVENTS_SQL}
-ON CONFLICT DO NOTHING`;
+export const WRITE_EVENTS_SKIPPING_STORED_SQL = writeEvents('ON CONFLICT DO NOTHING');
+
+function writeEvents(onConflict: string): string {
+  return `
+WITH batch AS MATERIALIZED (
+  SELECT * FROM json_to_recordset($1::json)
+    AS x (i text, t uuid, c text, ts float8, e text, m jsonb, r float8)
+), new_customers AS (
+  INSERT INTO customers (tenant_id, external_id)
+  SELECT DISTINCT t, c FROM batch ORDER BY t, c
+  ON CONFLICT ON CONSTRAINT customers_tenant_external_uq DO NOTHING
+), stored AS (
+  INSERT INTO usage_events (event_id, tenant_id, customer_id, ts, endpoint, metadata, received_at)
+  SELECT i, t, c, to_timestamp(ts / 1000), e, m, to_timestamp(r / 1000) FROM batch
+  ${onConflict}
+)
+SELECT
+  (SELECT count(*) FROM batch)::int AS events,
+  (SELECT coalesce(json_agg(w), '[]') FROM (
+    SELECT DISTINCT t AS "tenantId", c AS "customerId", floor(ts / $2) * $2 AS "windowStartMs"
+    FROM batch WHERE ts < $3
+  ) w) AS old`;
+}

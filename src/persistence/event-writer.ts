@@ -1,20 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisLayout } from '../aggregation/redis-layout';
-import { isBeyondLateness, windowStartOf } from '../aggregation/window-math';
+import { shardOf } from '../aggregation/shard';
+import { isBeyondLateness } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { SystemDatabase } from '../infra/database/system-database';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
-import type { StreamedEvent } from '../ingestion/metering-event';
 import { Metrics } from '../metrics/metrics';
-import {
-  INSERT_EVENTS_SKIPPING_STORED_SQL,
-  INSERT_NEW_EVENTS_SQL,
-  UPSERT_CUSTOMERS_SQL,
-} from './event-writer.sql';
+import { WRITE_EVENTS_SKIPPING_STORED_SQL, WRITE_NEW_EVENTS_SQL } from './event-writer.sql';
 
 const UNIQUE_VIOLATION = '23505';
+/** Postgres could not read the batch as JSON. */
+const INVALID_TEXT = '22P02';
 
 export type StreamEntry = [id: string, fields: string[]];
 
@@ -24,7 +22,7 @@ export interface ShardEntries {
 }
 
 /**
- * Writes one shard's stream entries to Postgres in one transaction, then asks for a
+ * Writes stream entries of every shard to Postgres in one transaction, then asks for a
  * recompute of every window that Redis no longer owns (see docs/consistency.md).
  */
 @Injectable()
@@ -41,51 +39,46 @@ export class EventWriter {
 
   /** All shards' entries in one transaction; returns the events written. */
   async write(batches: ShardEntries[]): Promise<number> {
-    const perShard = batches.map(({ shard, entries }) => ({
-      shard,
-      events: entries.flatMap(([id, fields]) => parseEntry(id, fields, this.logger)),
-    }));
-    const events = perShard.flatMap((b) => b.events);
-    if (events.length === 0) return 0;
-    await this.insert(events);
-    this.metrics.persisted.inc(events.length);
-    await this.requestRecomputes(perShard);
-    return events.length;
+    const entries = batches.flatMap((b) => b.entries);
+    if (entries.length === 0) return 0;
+    const { events, old } = await this.store(entries);
+    this.metrics.persisted.inc(events);
+    await this.requestRecomputes(old);
+    return events;
   }
 
-  private async insert(events: StreamedEvent[]): Promise<void> {
-    const cols = {
-      eventId: [] as string[],
-      tenantId: [] as string[],
-      customerId: [] as string[],
-      ts: [] as string[],
-      endpoint: [] as string[],
-      metadata: [] as string[],
-      receivedAt: [] as string[],
-    };
-    for (const e of events) {
-      cols.eventId.push(e.i);
-      cols.tenantId.push(e.t);
-      cols.customerId.push(e.c);
-      cols.ts.push(new Date(e.ts).toISOString());
-      cols.endpoint.push(e.e);
-      cols.metadata.push(JSON.stringify(e.m));
-      cols.receivedAt.push(new Date(e.r).toISOString());
-    }
-    // One batch holds many tenants' events: the system path, in one transaction. A
-    // conflict aborts it, and the batch is written again skipping what is stored.
-    const write = (insertSql: string) =>
-      this.systemDb.runAcrossTenants(async (manager) => {
-        await manager.query(UPSERT_CUSTOMERS_SQL, [cols.tenantId, cols.customerId]);
-        await manager.query(insertSql, Object.values(cols));
-      });
+  /**
+   * Each entry holds a JSON array of events; they go to Postgres joined into one array,
+   * never parsed here. A conflict aborts the transaction, and the batch is written again
+   * skipping what is stored.
+   */
+  private async store(entries: StreamEntry[]): Promise<WriteResult> {
     try {
-      await write(INSERT_NEW_EVENTS_SQL);
+      return await this.run(WRITE_NEW_EVENTS_SQL, entries);
     } catch (error) {
-      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-      this.logger.debug(`a batch of ${events.length} events held stored ones; skipping those`);
-      await write(INSERT_EVENTS_SKIPPING_STORED_SQL);
+      const code = (error as { code?: string }).code;
+      if (code === UNIQUE_VIOLATION) {
+        this.logger.debug('a batch held events already stored; writing it skipping those');
+        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, entries);
+      }
+      if (code === INVALID_TEXT) {
+        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, readable(entries, this.logger));
+      }
+      throw error;
     }
+  }
+
+  private async run(sql: string, entries: StreamEntry[]): Promise<WriteResult> {
+    if (entries.length === 0) return { events: 0, old: [] };
+    const json = `[${entries.map(([, fields]) => eventsOf(fields).slice(1, -1)).join(',')}]`;
+    const { ms, maxLatenessMs, graceMs } = this.config.window;
+    // Any event of a window past max lateness is older than this; the exact test follows.
+    const oldBeforeMs = Date.now() - (maxLatenessMs - graceMs);
+    // One batch holds many tenants' events: the system path, in one transaction.
+    const [row] = await this.systemDb.runAcrossTenants((manager) =>
+      manager.query<WriteResult[]>(sql, [json, ms, oldBeforeMs]),
+    );
+    return row;
   }
 
   /**
@@ -93,36 +86,54 @@ export class EventWriter {
    * and Redis) is owned by Postgres: any event committed for it triggers a recompute
    * from raw events, which is exact whatever order the commits happened in.
    */
-  private async requestRecomputes(
-    perShard: { shard: number; events: StreamedEvent[] }[],
-  ): Promise<void> {
+  private async requestRecomputes(old: OldWindow[]): Promise<void> {
     const { ms, maxLatenessMs, graceMs } = this.config.window;
     const now = Date.now();
-    const pipeline = this.redis.pipeline();
-    let requested = 0;
-    for (const { shard, events } of perShard) {
-      const keys = new Set<string>();
-      for (const e of events) {
-        const windowStartMs = windowStartOf(e.ts, ms);
-        if (isBeyondLateness(windowStartMs + ms, maxLatenessMs - graceMs, now)) {
-          keys.add(this.layout.windowKey({ shard, tenantId: e.t, customerId: e.c, windowStartMs }));
-        }
-      }
-      if (keys.size === 0) continue;
-      pipeline.zadd(this.layout.recomputeIndex(shard), ...[...keys].flatMap((key) => [now, key]));
-      requested += keys.size;
+    const byShard = new Map<number, string[]>();
+    for (const w of old) {
+      if (!isBeyondLateness(w.windowStartMs + ms, maxLatenessMs - graceMs, now)) continue;
+      const shard = shardOf(w.tenantId, w.customerId, this.config.shards);
+      const keys = byShard.get(shard) ?? [];
+      keys.push(this.layout.windowKey({ shard, ...w }));
+      byShard.set(shard, keys);
     }
-    if (requested > 0) await execAll(pipeline);
+    if (byShard.size === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [shard, keys] of byShard) {
+      pipeline.zadd(this.layout.recomputeIndex(shard), ...keys.flatMap((key) => [now, key]));
+    }
+    await execAll(pipeline);
   }
 }
 
-function parseEntry(id: string, fields: string[], logger: Logger): StreamedEvent[] {
-  const index = fields.indexOf('e');
-  try {
-    return JSON.parse(fields[index + 1]) as StreamedEvent[];
-  } catch {
-    // Only this service writes the stream; an unreadable entry is a bug, not input.
-    logger.error(`stream entry ${id} is unreadable and is skipped`);
-    return [];
-  }
+interface OldWindow {
+  tenantId: string;
+  customerId: string;
+  windowStartMs: number;
+}
+
+interface WriteResult {
+  events: number;
+  /** (tenant, customer, window) of events old enough to be past max lateness. */
+  old: OldWindow[];
+}
+
+function eventsOf(fields: string[]): string {
+  return fields[fields.indexOf('e') + 1];
+}
+
+/**
+ * Only this service writes the stream, so an entry Postgres cannot read is a bug, not
+ * input; it is logged and skipped rather than holding every other event back.
+ */
+function readable(entries: StreamEntry[], logger: Logger): StreamEntry[] {
+  return entries.filter(([id, fields]) => {
+    try {
+      JSON.parse(eventsOf(fields));
+      return true;
+    } catch {
+      logger.error(`stream entry ${id} is unreadable and is skipped`);
+      return false;
+    }
+  });
 }
