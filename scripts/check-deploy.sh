@@ -190,8 +190,8 @@ export PATH="$(dirname "$(readlink -f "$node")"):$PATH"
 cp package.json package-lock.json "$work/runtime/"
 cp --parents scripts/install-deps.sh "$work/runtime/"
 # The two stages are independent until dist/ is copied (as in a BuildKit build), so they
-# run side by side: each is a clean install, mostly unpacking, and together they take
-# about as long as the build stage alone.
+# run side by side: each is a clean install, mostly unpacking on a warm npm cache. Measured
+# on a loaded 2-core machine: 69-103 s side by side, 82-113 s one after the other.
 started=$SECONDS
 (cd "$work/build" && sh scripts/install-deps.sh build >"$work/build.log" 2>&1 && npm run build >>"$work/build.log" 2>&1) &
 stage_pids+=($!)
