@@ -13,13 +13,14 @@ function limiter(
   script: (...args: unknown[]) => Promise<unknown>,
   env: Record<string, string> = {},
   metrics = new Metrics(),
+  status = 'ready',
 ) {
   const config = loadConfig({
     ...REQUIRED_ENV,
     QUOTA_REDIS_TIMEOUT_MS: '20',
     ...env,
   });
-  const redis = { defineCommand: () => undefined, tallyLimit: script, del: script };
+  const redis = { status, defineCommand: () => undefined, tallyLimit: script, del: script };
   const keys = new QuotaKeys('');
   return new RateLimiter(redis as unknown as Redis, config, { now: () => NOW }, keys, metrics);
 }
@@ -111,6 +112,21 @@ describe('RateLimiter', () => {
       ['api_key_requests', 'failure_closed', 1],
       ['api_key_events', 'failure_open', 1],
     ]);
+  });
+
+  it('sends nothing while disconnected, so no refused or unchecked call is charged on reconnect', async () => {
+    const sent: unknown[] = [];
+    const script = async (...args: unknown[]) => {
+      sent.push(args);
+      return [NOW, 1, -1, 0, 0];
+    };
+    const reconnecting = limiter(script, {}, new Metrics(), 'reconnecting');
+    expect(await reconnecting.consume('consume', 'b', [perSecond], 1)).toMatchObject({
+      allowed: true,
+      enforced: false,
+    });
+    await expect(reconnecting.reset('b')).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+    expect(sent).toEqual([]);
   });
 
   it('answers status and reset with 503 whatever the policy', async () => {

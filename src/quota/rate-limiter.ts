@@ -125,7 +125,7 @@ export class RateLimiter {
 
   /** Forgets all usage of the bucket: every rule is whole again. */
   async reset(bucket: string): Promise<void> {
-    await this.orUnavailable(this.withTimeout(this.redis.del(bucket)));
+    await this.orUnavailable(this.withTimeout(() => this.redis.del(bucket)));
   }
 
   /**
@@ -166,7 +166,7 @@ export class RateLimiter {
   private run(bucket: string, rules: readonly NamedRule[], units: number): Promise<number[]> {
     const args: (string | number)[] = [units, rules.length];
     for (const r of rules) args.push(r.field, r.limit, r.periodMs, r.algorithm);
-    return this.withTimeout(this.command(1, bucket, ...args));
+    return this.withTimeout(() => this.command(1, bucket, ...args));
   }
 
   private interpret(rules: readonly NamedRule[], reply: number[], units: number): LimitDecision {
@@ -246,10 +246,15 @@ export class RateLimiter {
   }
 
   /**
-   * ioredis waits for a reconnect before failing a command; a gateway needs its answer
-   * sooner. A script that times out may still run later: its units stay consumed.
+   * ioredis would queue a command while disconnected and send it on reconnect: a consume
+   * answered 503 (or let through unchecked) would then charge its units later, and the
+   * caller's retry twice. So nothing is sent unless connected. ioredis also waits for a
+   * reconnect before failing a command it sent; a gateway needs its answer sooner. A
+   * script sent on a live connection that times out may still run: its units stay consumed.
    */
-  private async withTimeout<T>(call: Promise<T>): Promise<T> {
+  private async withTimeout<T>(send: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
+    const call = send();
     const ms = this.config.quota.redisTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
