@@ -22,6 +22,11 @@ describe('late events', () => {
     );
     return rows[0];
   };
+  const lateCounted = async (horizon: 'within' | 'beyond') => {
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const line = new RegExp(`^tally_late_events_total\\{horizon="${horizon}"\\} (\\d+)$`, 'm');
+    return Number(line.exec(text)?.[1] ?? 0);
+  };
 
   it('within max lateness: the flushed window is flushed again with version + 1', async () => {
     const { tenantId, key } = await createTenant(app);
@@ -42,7 +47,9 @@ describe('late events', () => {
       apiEndpoint: '/a',
       metadata: { tokens: 5 },
     });
+    const lateBefore = await lateCounted('within');
     expect((await ingest(app, key, [late, onTime])).body).toEqual({ accepted: 1, duplicates: 1 });
+    expect(await lateCounted('within')).toBe(lateBefore + 1);
     await eventually(async () => {
       const row = await windowRow(tenantId, start);
       expect(row.version).toBe(2);
@@ -73,7 +80,10 @@ describe('late events', () => {
       apiEndpoint: '/b',
       metadata: { tokens: 7 },
     });
+    const beyondBefore = await lateCounted('beyond');
     expect((await ingest(app, key, [tooLate, first])).status).toBe(202);
+    // Redis no longer dedups there: both count as accepted; Postgres keeps one `first`.
+    expect(await lateCounted('beyond')).toBe(beyondBefore + 2);
     await eventually(async () => {
       const row = await windowRow(tenantId, start);
       expect(Number(row.total_calls)).toBe(2);

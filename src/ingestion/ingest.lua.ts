@@ -54,7 +54,7 @@ for w = 1, nw do
           m[1] = m[1] + 1; m[2] = m[2] + tk
         end
         fresh[#fresh + 1] = ARGV[a + 7]
-        out[#out + 1] = 1
+        if now > wend + grace then out[#out + 1] = 3 else out[#out + 1] = 1 end
       else
         out[#out + 1] = 0
       end

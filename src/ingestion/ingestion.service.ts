@@ -51,13 +51,14 @@ export class IngestionService {
         retryAfterSeconds: 1,
       });
     }
-    let duplicates = 0;
-    for (const list of outcomes) {
-      for (const outcome of list) if (outcome === IngestOutcome.Duplicate) duplicates++;
-    }
+    const counts = [0, 0, 0, 0];
+    for (const list of outcomes) for (const outcome of list) counts[outcome]++;
+    const duplicates = counts[IngestOutcome.Duplicate];
     const accepted = events.length - duplicates;
     this.metrics.events.inc({ outcome: 'accepted' }, accepted);
     this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
+    this.metrics.lateEvents.inc({ horizon: 'within' }, counts[IngestOutcome.CountedLate]);
+    this.metrics.lateEvents.inc({ horizon: 'beyond' }, counts[IngestOutcome.BeyondLateness]);
     return { accepted, duplicates };
   }
 }

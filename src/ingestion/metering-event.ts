@@ -32,4 +32,6 @@ export enum IngestOutcome {
   Counted = 1,
   /** Beyond max lateness: stored raw, the window is recomputed from Postgres. */
   BeyondLateness = 2,
+  /** Counted in Redis, but after its window's end + grace: the window is flushed again. */
+  CountedLate = 3,
 }

@@ -46,6 +46,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lateEvents = new Counter({
+    name: 'tally_late_events_total',
+    help:
+      'Accepted events that arrived after their window closed (end + grace): within max ' +
+      'lateness (counted in Redis, window flushed again) or beyond (recomputed from Postgres)',
+    labelNames: ['horizon'] as const,
+    registers: [this.registry],
+  });
+
   readonly batchSize = new Histogram({
     name: 'tally_ingest_batch_events',
     help: 'Events per ingest script call (one shard micro-batch)',
