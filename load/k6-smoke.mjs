@@ -6,13 +6,13 @@
 //
 //   BASE_URL=http://127.0.0.1:8080 ADMIN_TOKEN=... node load/k6-smoke.mjs
 import { execFileSync } from 'node:child_process';
-import { registerHooks } from 'node:module';
+import { installK6Shim } from './k6-shim.mjs';
 
 const SCRIPTS = ['ingest.js', 'windows.js', 'quota.js', 'mixed.js'];
 const baseUrl = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
 const failures = [];
-globalThis.__k6 = {
+installK6Shim({
   check(res, checks) {
     let ok = true;
     for (const [name, fn] of Object.entries(checks)) {
@@ -24,26 +24,10 @@ globalThis.__k6 = {
     return ok;
   },
   http: {
-    get: (url, params) => request('GET', url, undefined, params),
-    post: (url, body, params) => request('POST', url, body, params),
+    request: (method, url, body, params) => request(method, url, body ?? undefined, params),
     // Only tells k6 which statuses count as failed requests; the checks judge here.
     expectedStatuses: (...statuses) => ({ statuses }),
   },
-};
-
-const SHIMS = {
-  k6: 'export const check = globalThis.__k6.check; export function sleep() {}',
-  'k6/http': 'export default globalThis.__k6.http;',
-};
-registerHooks({
-  resolve: (specifier, context, next) =>
-    specifier in SHIMS
-      ? { url: `k6shim:${specifier}`, shortCircuit: true }
-      : next(specifier, context),
-  load: (url, context, next) =>
-    url.startsWith('k6shim:')
-      ? { format: 'module', source: SHIMS[url.slice('k6shim:'.length)], shortCircuit: true }
-      : next(url, context),
 });
 
 // k6's HTTP calls are synchronous; curl gives the same shape without an event loop.
