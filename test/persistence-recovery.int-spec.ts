@@ -11,18 +11,33 @@ describe('persistence worker recovery', () => {
 
   afterAll(() => stack.dispose());
 
+  const streams = () => [0, 1].map((shard) => `${stack.prefix}{${shard}}:events`);
+
+  /** Waits until Postgres holds `count` events of the tenant, each once, and the streams are empty. */
+  const expectStored = async (tenantId: string, count: number) => {
+    await eventually(async () => {
+      const { rows } = await stack.pg.query(
+        'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM usage_events WHERE tenant_id = $1',
+        [tenantId],
+      );
+      expect(rows[0]).toEqual({ n: count, ids: count });
+    });
+    await eventually(async () => {
+      for (const stream of streams()) expect(await stack.redis.xlen(stream)).toBe(0);
+    });
+  };
+
   it('takes over the entries a dead consumer read and never acknowledged', async () => {
     const api = await stack.start({ APP_ROLE: 'api' });
     const { tenantId, key } = await createTenant(api);
-    const streams = [0, 1].map((shard) => `${stack.prefix}{${shard}}:events`);
-    for (const stream of streams) {
+    for (const stream of streams()) {
       await stack.redis.xgroup('CREATE', stream, 'persist', '0', 'MKSTREAM');
     }
     const events = workload(120, ['a', 'b', 'c', 'd'], currentAndNextWindow(2000));
     expect((await ingest(api, key, events)).body.accepted).toBe(120);
 
     // A consumer that reads everything, then dies before writing or acknowledging.
-    for (const stream of streams) {
+    for (const stream of streams()) {
       await stack.redis.xreadgroup(
         'GROUP',
         'persist',
@@ -34,20 +49,11 @@ describe('persistence worker recovery', () => {
         '>',
       );
     }
-    const pending = await Promise.all(streams.map((s) => stack.redis.xpending(s, 'persist')));
+    const pending = await Promise.all(streams().map((s) => stack.redis.xpending(s, 'persist')));
     expect(pending.reduce((sum, p) => sum + Number(p[0]), 0)).toBeGreaterThan(0);
 
     await stack.start({ APP_ROLE: 'worker', PERSIST_CLAIM_IDLE_MS: '300' });
-    await eventually(async () => {
-      const { rows } = await stack.pg.query(
-        'SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = $1',
-        [tenantId],
-      );
-      expect(rows[0].n).toBe(120);
-    });
-    await eventually(async () => {
-      for (const stream of streams) expect(await stack.redis.xlen(stream)).toBe(0);
-    });
+    await expectStored(tenantId, 120);
   });
 
   it('stores an entry redelivered after its commit once: the batch is written again skipping it', async () => {
@@ -63,38 +69,17 @@ describe('persistence worker recovery', () => {
       );
     }
     expect((await ingest(app, key, events)).body.accepted).toBe(40);
-    await eventually(async () => {
-      const { rows } = await stack.pg.query(
-        'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM usage_events WHERE tenant_id = $1',
-        [tenantId],
-      );
-      expect(rows[0]).toEqual({ n: 40, ids: 40 });
-    });
-    await eventually(async () => {
-      for (const shard of [0, 1])
-        expect(await stack.redis.xlen(`${stack.prefix}{${shard}}:events`)).toBe(0);
-    });
+    await expectStored(tenantId, 40);
   });
 
   it('skips a stream entry Postgres cannot read; the events around it are stored', async () => {
     const app = await stack.start({ PERSIST_IDLE_DELAY_MS: '1000' });
     const { tenantId, key } = await createTenant(app);
     // Written only by a bug; the worker must not let it hold back the events beside it.
-    await stack.redis.xadd(`${stack.prefix}{0}:events`, '*', 'e', '[{"i":"broken",');
+    await stack.redis.xadd(streams()[0], '*', 'e', '[{"i":"broken",');
     expect(
       (await ingest(app, key, workload(30, ['g', 'h'], currentAndNextWindow(2000)))).body.accepted,
     ).toBe(30);
-    await eventually(async () => {
-      const { rows } = await stack.pg.query(
-        'SELECT count(*)::int AS n FROM usage_events WHERE tenant_id = $1',
-        [tenantId],
-      );
-      expect(rows[0].n).toBe(30);
-    });
-    await eventually(async () => {
-      for (const shard of [0, 1]) {
-        expect(await stack.redis.xlen(`${stack.prefix}{${shard}}:events`)).toBe(0);
-      }
-    });
+    await expectStored(tenantId, 30);
   });
 });
