@@ -36,9 +36,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-# NO_COLOR: plain log lines for whatever collects container output.
 ENV NODE_ENV=production \
-    NO_COLOR=1 \
     APP_PROFILE=prod \
     PORT=3000
 USER tally

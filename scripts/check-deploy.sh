@@ -240,7 +240,7 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 fi
 # Only what the image sets plus what compose passes; nothing leaks in from this shell.
-image_env=(PATH="$PATH" NODE_ENV=production NO_COLOR=1 APP_PROFILE=prod HOST=127.0.0.1
+image_env=(PATH="$PATH" NODE_ENV=production APP_PROFILE=prod HOST=127.0.0.1
   DATABASE_URL="$pg_server/$check_db" REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$check_prefix"
   ADMIN_TOKEN="$admin_token" API_KEY_SECRET=deploy-check-api-key-secret-000000000000
   JWT_SECRET=deploy-check-jwt-secret-00000000000000000 ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)")

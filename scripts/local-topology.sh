@@ -85,8 +85,7 @@ start() {
   # All of them start at once on purpose: migrations must serialise on the advisory lock.
   for i in $(instances); do
     local port=${app_ports[$((i - 1))]}
-    # NO_COLOR: Nest colours its log lines otherwise, which makes the log files hard to grep.
-    NO_COLOR=1 APP_PROFILE=${APP_PROFILE:-dev} APP_ROLE=${APP_ROLE:-all} HOST=127.0.0.1 PORT=$port \
+    APP_PROFILE=${APP_PROFILE:-dev} APP_ROLE=${APP_ROLE:-all} HOST=127.0.0.1 PORT=$port \
       INSTANCE_ID=topo-$i REDIS_KEY_PREFIX=$redis_prefix \
       DATABASE_URL="$pg_server/$database" REDIS_URL=${TOPOLOGY_REDIS:-redis://127.0.0.1:6379} \
       nohup "$node" dist/src/main.js >"$state/app-$i.log" 2>&1 </dev/null &
