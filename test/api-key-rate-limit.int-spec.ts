@@ -57,4 +57,69 @@ describe('per-key API rate limit', () => {
       (await request(app, 'GET', '/v1/windows', { headers: { 'x-api-key': key } })).status,
     ).toBe(200);
   });
+
+  it("applies a key's own limit in place of the default, and PATCH changes it", async () => {
+    const app = await stack.start();
+    const admin = { 'x-api-key': (await createTenant(app)).key };
+    const created = await request(app, 'POST', '/v1/api-keys', {
+      headers: admin,
+      body: {
+        name: 'gateway',
+        scopes: ['read'],
+        rateLimits: { requests: { limit: 5, period: '2m' } },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.rateLimits).toEqual({ requests: { limit: 5, period: '2m' } });
+    const own = { headers: { 'x-api-key': created.body.key } };
+    for (let i = 1; i <= 5; i++) {
+      const reply = await request(app, 'GET', '/v1/windows', own);
+      expect([reply.status, reply.headers['ratelimit-limit']]).toEqual([200, '5']);
+    }
+    expect((await request(app, 'GET', '/v1/windows', own)).status).toBe(429);
+
+    const patched = await request(app, 'PATCH', `/v1/api-keys/${created.body.id}`, {
+      headers: admin,
+      body: { rateLimits: {} },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ id: created.body.id, rateLimits: {} });
+    const back = await request(app, 'GET', '/v1/windows', own);
+    expect([back.status, back.headers['ratelimit-limit']]).toEqual([200, '3']);
+  });
+
+  it('refuses bad key rate limits with 400 and an unknown key with 404', async () => {
+    const app = await stack.start();
+    const headers = { 'x-api-key': (await createTenant(app)).key };
+    const zero = await request(app, 'POST', '/v1/api-keys', {
+      headers,
+      body: { name: 'k', scopes: ['read'], rateLimits: { events: { limit: 0, period: '1s' } } },
+    });
+    expect(zero.status).toBe(400);
+    expect(zero.headers['content-type']).toMatch(/problem\+json/);
+    expect(zero.body.errors).toEqual([
+      expect.objectContaining({ path: '/rateLimits/events/limit' }),
+    ]);
+    const tooLong = await request(app, 'POST', '/v1/api-keys', {
+      headers,
+      body: { name: 'k', scopes: ['read'], rateLimits: { requests: { limit: 1, period: '400d' } } },
+    });
+    expect(tooLong.body.errors).toEqual([
+      expect.objectContaining({ path: '/rateLimits/requests/period' }),
+    ]);
+    const unknown = await request(
+      app,
+      'PATCH',
+      '/v1/api-keys/6f1c3f0e-7a41-4d7e-9a43-5d7a8e2b9c10',
+      {
+        headers,
+        body: { rateLimits: {} },
+      },
+    );
+    expect(unknown.status).toBe(404);
+    const { rows } = await stack.pg.query(
+      "SELECT count(*)::int AS n FROM api_keys WHERE name = 'k'",
+    );
+    expect(rows[0].n).toBe(0);
+  });
 });

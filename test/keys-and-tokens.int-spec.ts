@@ -175,6 +175,7 @@ describe('API keys, tokens and tenant state', () => {
         name: 'gateway',
         prefix: created.prefix,
         scopes: ['ingest', 'read'],
+        rateLimits: {},
         createdAt: expect.any(String),
         lastUsedAt: expect.any(String),
         revokedAt: null,

@@ -229,6 +229,15 @@ describe('tenant isolation, route by route', () => {
         expect(r.body.data.map((k: { id: string }) => k.id)).not.toContain(b.spareKeyId),
     },
     {
+      route: 'PATCH /v1/api-keys/:id',
+      access: 'tenant',
+      send: (h) =>
+        call('PATCH', `/v1/api-keys/${b.spareKeyId}`, h, {
+          rateLimits: { requests: { limit: 1, period: '1h' } },
+        }),
+      status: 404,
+    },
+    {
       route: 'DELETE /v1/api-keys/:id',
       access: 'tenant',
       send: (h) => call('DELETE', `/v1/api-keys/${b.spareKeyId}`, h),

@@ -77,9 +77,11 @@ export interface AppConfig {
     redisTimeoutMs: number;
     /**
      * Per API key: `requests` for management and read routes, `events` for the machine
-     * paths (events ingested, quota checks). null when the limit is 0 (off).
+     * paths (events ingested, quota checks). null when the limit is 0 (off). A key's own
+     * limit for a class (api_keys.rate_limits) replaces these.
      */
     apiKeyRates: Record<ApiKeyRateClass, ApiKeyRate | null>;
+    apiKeyAlgorithm: 'fixed' | 'sliding';
   };
 }
 
@@ -100,7 +102,6 @@ export type ApiKeyRateClass = 'requests' | 'events';
 export interface ApiKeyRate {
   limit: number;
   periodSeconds: number;
-  algorithm: 'fixed' | 'sliding';
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

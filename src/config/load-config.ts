@@ -143,18 +143,13 @@ function toConfig(e: Record<string, unknown>): AppConfig {
         requests: rate(e, 'API_KEY_RATE_LIMIT', 'API_KEY_RATE_PERIOD_SECONDS'),
         events: rate(e, 'API_KEY_EVENT_RATE_LIMIT', 'API_KEY_EVENT_RATE_PERIOD_SECONDS'),
       },
+      apiKeyAlgorithm: str('API_KEY_RATE_ALGORITHM') as AppConfig['quota']['apiKeyAlgorithm'],
     },
   };
 }
 
 function rate(e: Record<string, unknown>, limit: string, period: string): ApiKeyRate | null {
-  return e[limit] === 0
-    ? null
-    : {
-        limit: e[limit] as number,
-        periodSeconds: e[period] as number,
-        algorithm: e.API_KEY_RATE_ALGORITHM as ApiKeyRate['algorithm'],
-      };
+  return e[limit] === 0 ? null : { limit: e[limit] as number, periodSeconds: e[period] as number };
 }
 
 function defaultInstanceId(): string {

@@ -45,7 +45,7 @@ export class ApiKeyRateLimitInterceptor implements NestInterceptor {
     const reply = http.getResponse<FastifyReply>();
     const units = rateClass === 'events' && Array.isArray(body) ? Math.max(body.length, 1) : 1;
     const limited = await this.limiter
-      .consumeForApiKey(this.context.principal().keyId, rateClass, units)
+      .consumeForApiKey(this.context.principal(), rateClass, units)
       .catch((error: unknown) => {
         // Fail-closed with Redis unreachable: the 503 names the policy that produced it.
         void reply.header(QUOTA_POLICY_HEADER, this.policy);

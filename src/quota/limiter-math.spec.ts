@@ -12,7 +12,7 @@ import {
   UNUSED,
   used,
 } from './limiter-math';
-import { MAX_PERIOD_SECONDS } from './period';
+import { MAX_PERIOD_SECONDS } from '../common/period/period';
 import { MAX_LIMIT } from './quota.schemas';
 
 class ManualClock implements Clock {

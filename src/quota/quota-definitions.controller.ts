@@ -8,7 +8,7 @@ import { customerParam } from '../tenancy/customer-param';
 import { CustomersService } from '../tenancy/customers.service';
 import { TenantContext } from '../tenancy/tenant-context';
 import { Metric, metricOf, METRICS } from './metric';
-import { formatPeriod } from './period';
+import { formatPeriod } from '../common/period/period';
 import { QuotaDefinitions } from './quota-definitions';
 import type { QuotaLimit } from './quota.repository';
 import { quotaDefinitionSchema, setQuotaBodySchema } from './quota.schemas';

@@ -1,5 +1,5 @@
 import type { AppliedQuota } from './quota-snapshot';
-import { formatPeriod } from './period';
+import { formatPeriod } from '../common/period/period';
 import type { LimitDecision, RuleState } from './rate-limiter';
 
 export interface LimitView {

@@ -1,7 +1,7 @@
 import { problemSchema } from '../common/openapi/problem-responses';
 import { customerIdSchema as customerId } from '../tenancy/customer.schemas';
 import { METRICS } from './metric';
-import { PERIOD_PATTERN } from './period';
+import { PERIOD_PATTERN } from '../common/period/period';
 
 /** Below 2^53 with room to add units, so Lua doubles and JS numbers count exactly. */
 export const MAX_LIMIT = 1_000_000_000_000;

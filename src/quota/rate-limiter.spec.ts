@@ -143,17 +143,33 @@ describe('RateLimiter', () => {
       calls.push(args);
       return [NOW, 1, -1, 0, 0];
     };
+    const key = { keyId: 'key-1', rateLimits: {} };
     const off = limiter(script, { API_KEY_RATE_LIMIT: '0', API_KEY_EVENT_RATE_LIMIT: '0' });
-    expect(await off.consumeForApiKey('key-1', 'requests', 1)).toBeNull();
-    expect(await off.consumeForApiKey('key-1', 'events', 100)).toBeNull();
+    expect(await off.consumeForApiKey(key, 'requests', 1)).toBeNull();
+    expect(await off.consumeForApiKey(key, 'events', 100)).toBeNull();
     const on = limiter(script, { API_KEY_RATE_LIMIT: '50', API_KEY_RATE_PERIOD_SECONDS: '60' });
-    const outcome = await on.consumeForApiKey('key-1', 'requests', 1);
+    const outcome = await on.consumeForApiKey(key, 'requests', 1);
     expect(outcome?.rules).toEqual([
       { field: 'requests:60s', limit: 50, periodMs: 60_000, algorithm: 'sliding' },
     ]);
     expect(outcome?.decision).toMatchObject({ allowed: true, states: [{ remaining: 49 }] });
     expect(calls).toEqual([[1, '{k:key-1}', 1, 1, 'requests:60s', 50, 60_000, 'sliding']]);
-    await on.consumeForApiKey('key-1', 'events', 250);
+    await on.consumeForApiKey(key, 'events', 250);
     expect(calls[1]).toEqual([1, '{k:key-1}', 250, 1, 'events:1s', 50_000, 1000, 'sliding']);
+  });
+
+  it("uses a key's own limit for a class in place of the configured one, even where that is off", async () => {
+    const calls: unknown[][] = [];
+    const script = async (...args: unknown[]) => {
+      calls.push(args);
+      return [NOW, 1, -1, 0, 0];
+    };
+    const own = { keyId: 'key-2', rateLimits: { requests: { limit: 7, periodSeconds: 3600 } } };
+    const off = limiter(script, { API_KEY_RATE_LIMIT: '0', API_KEY_EVENT_RATE_LIMIT: '0' });
+    expect((await off.consumeForApiKey(own, 'requests', 1))?.rules).toEqual([
+      { field: 'requests:3600s', limit: 7, periodMs: 3_600_000, algorithm: 'sliding' },
+    ]);
+    expect(await off.consumeForApiKey(own, 'events', 1)).toBeNull();
+    expect(calls).toEqual([[1, '{k:key-2}', 1, 1, 'requests:3600s', 7, 3_600_000, 'sliding']]);
   });
 });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
+import type { Principal } from '../tenancy/principal';
 import { CLOCK, type Clock } from '../common/clock';
 import { Metrics, type QuotaDecisionKind, type QuotaDecisionOutcome } from '../metrics/metrics';
 import {
@@ -141,22 +142,24 @@ export class RateLimiter {
     return this.counted(kind, this.unlimited(false));
   }
 
-  /** One request against the per-key limit of API_KEY_RATE_*; null when that limit is off. */
-  /** Charges an API key's own rate limit of the given class; null when that class is off. */
+  /**
+   * Charges an API key's rate limit of the given class: the key's own, else the configured
+   * one; null when neither applies (the configured limit is 0 and the key sets none).
+   */
   async consumeForApiKey(
-    keyId: string,
+    key: Pick<Principal, 'keyId' | 'rateLimits'>,
     rateClass: ApiKeyRateClass,
     units: number,
   ): Promise<RateLimitOutcome | null> {
-    const rate = this.config.quota.apiKeyRates[rateClass];
+    const rate = key.rateLimits[rateClass] ?? this.config.quota.apiKeyRates[rateClass];
     if (!rate) return null;
     const rule: NamedRule = {
       field: ruleField(rateClass, rate.periodSeconds),
       limit: rate.limit,
       periodMs: rate.periodSeconds * 1000,
-      algorithm: rate.algorithm,
+      algorithm: this.config.quota.apiKeyAlgorithm,
     };
-    const bucket = this.keys.apiKey(keyId);
+    const bucket = this.keys.apiKey(key.keyId);
     return {
       rules: [rule],
       decision: await this.consume(`api_key_${rateClass}`, bucket, [rule], units),

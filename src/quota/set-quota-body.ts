@@ -1,7 +1,7 @@
 import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-error';
 import { validateBody } from '../common/validation/validate-body';
 import type { Algorithm } from './limiter-math';
-import { MAX_PERIOD_SECONDS, periodSeconds } from './period';
+import { MAX_PERIOD_SECONDS, periodSeconds } from '../common/period/period';
 import type { QuotaLimit } from './quota.repository';
 import { quotaLimitSchema, quotaLimitsSchema } from './quota.schemas';
 

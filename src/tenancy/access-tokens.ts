@@ -44,7 +44,8 @@ export class AccessTokens {
     return { accessToken, tokenType: 'Bearer', expiresIn: this.ttlSeconds };
   }
 
-  async verify(token: string): Promise<Principal> {
+  /** What the token claims; its key's current state (rate limits) comes from the key. */
+  async verify(token: string): Promise<Omit<Principal, 'rateLimits'>> {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.secret, {

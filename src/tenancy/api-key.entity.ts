@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { KeyRateLimits } from './principal';
 import type { Scope } from './scope';
 
 @Entity('api_keys')
@@ -30,4 +31,8 @@ export class ApiKey {
 
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
   revokedAt: Date | null;
+
+  /** Overrides of API_KEY_RATE_* per class; a class not named keeps the default. */
+  @Column('jsonb', { name: 'rate_limits', default: {} })
+  rateLimits: KeyRateLimits;
 }

@@ -1,3 +1,4 @@
+import { PERIOD_PATTERN } from '../common/period/period';
 import { SCOPES } from './scope';
 
 const scopes = {
@@ -7,6 +8,26 @@ const scopes = {
   uniqueItems: true,
 } as const;
 
+const keyRateLimit = {
+  type: 'object',
+  required: ['limit', 'period'],
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+    period: { type: 'string', pattern: PERIOD_PATTERN, description: 'e.g. `1h`, `30s`, `1d`.' },
+  },
+} as const;
+
+const rateLimits = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    "The key's own rate limits: `requests` (management and read routes, one unit a request) " +
+    'and `events` (ingestion and quota checks, one unit an event). A class not named uses ' +
+    'the configured default (API_KEY_RATE_*, API_KEY_EVENT_RATE_*).',
+  properties: { requests: keyRateLimit, events: keyRateLimit },
+} as const;
+
 export const createApiKeySchema = {
   type: 'object',
   required: ['name', 'scopes'],
@@ -14,7 +35,16 @@ export const createApiKeySchema = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' },
     scopes,
+    rateLimits,
   },
+} as const;
+
+/** PATCH: the whole set of the key's own limits; `{}` returns it to the defaults. */
+export const updateApiKeySchema = {
+  type: 'object',
+  required: ['rateLimits'],
+  additionalProperties: false,
+  properties: { rateLimits },
 } as const;
 
 const keyProperties = {
@@ -22,6 +52,7 @@ const keyProperties = {
   name: { type: 'string' },
   prefix: { type: 'string', description: 'The 8 characters after `tly_`: how to recognise it.' },
   scopes,
+  rateLimits,
   createdAt: { type: 'string', format: 'date-time' },
 } as const;
 
@@ -33,21 +64,18 @@ export const createdApiKeySchema = {
   },
 } as const;
 
-export const apiKeyListSchema = {
+export const apiKeySchema = {
   type: 'object',
   properties: {
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          ...keyProperties,
-          lastUsedAt: { type: 'string', format: 'date-time', nullable: true },
-          revokedAt: { type: 'string', format: 'date-time', nullable: true },
-        },
-      },
-    },
+    ...keyProperties,
+    lastUsedAt: { type: 'string', format: 'date-time', nullable: true },
+    revokedAt: { type: 'string', format: 'date-time', nullable: true },
   },
+} as const;
+
+export const apiKeyListSchema = {
+  type: 'object',
+  properties: { data: { type: 'array', items: apiKeySchema } },
 } as const;
 
 export const accessTokenSchema = {

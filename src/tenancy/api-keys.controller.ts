@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -10,13 +10,27 @@ import {
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { validateBody } from '../common/validation/validate-body';
-import { apiKeyListSchema, createApiKeySchema, createdApiKeySchema } from './api-key.schemas';
+import type { ApiKey } from './api-key.entity';
+import {
+  apiKeyListSchema,
+  apiKeySchema,
+  createApiKeySchema,
+  createdApiKeySchema,
+  updateApiKeySchema,
+} from './api-key.schemas';
 import { ApiKeysService } from './api-keys.service';
 import { RequireScope } from './auth.decorators';
 import type { Scope } from './scope';
 import { TenantContext } from './tenant-context';
 
-const validateCreate = validateBody<{ name: string; scopes: Scope[] }>(createApiKeySchema);
+import { keyRateLimitsView, type KeyRateLimitsBody, toKeyRateLimits } from './key-rate-limits';
+
+const validateCreate = validateBody<{
+  name: string;
+  scopes: Scope[];
+  rateLimits?: KeyRateLimitsBody;
+}>(createApiKeySchema);
+const validateUpdate = validateBody<{ rateLimits: KeyRateLimitsBody }>(updateApiKeySchema);
 
 /** A tenant's own keys. Neither the secret nor its hash ever leaves here after creation. */
 @ApiTags('api-keys')
@@ -34,9 +48,18 @@ export class ApiKeysController {
   @ApiCreatedResponse({ schema: openApi(createdApiKeySchema) })
   @ProblemResponses(400, 401, 403, 429)
   async create(@Body() body: unknown) {
-    const { name, scopes } = validateCreate(body);
-    const created = await this.keys.create(this.context.scope(), name.trim(), scopes);
-    return { ...created, createdAt: created.createdAt.toISOString() };
+    const { name, scopes, rateLimits = {} } = validateCreate(body);
+    const created = await this.keys.create(
+      this.context.scope(),
+      name.trim(),
+      scopes,
+      toKeyRateLimits(rateLimits, '/rateLimits'),
+    );
+    return {
+      ...created,
+      rateLimits: keyRateLimitsView(created.rateLimits),
+      createdAt: created.createdAt.toISOString(),
+    };
   }
 
   @Get()
@@ -45,17 +68,26 @@ export class ApiKeysController {
   @ProblemResponses(401, 403, 429)
   async list() {
     const keys = await this.keys.list(this.context.scope());
-    return {
-      data: keys.map((k) => ({
-        id: k.id,
-        name: k.name,
-        prefix: k.prefix,
-        scopes: k.scopes,
-        createdAt: k.createdAt.toISOString(),
-        lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-        revokedAt: k.revokedAt?.toISOString() ?? null,
-      })),
-    };
+    return { data: keys.map(keyView) };
+  }
+
+  @Patch(':id')
+  @RequireScope('admin')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiBody({ schema: openApi(updateApiKeySchema) })
+  @ApiOkResponse({
+    schema: openApi(apiKeySchema),
+    description: 'Applies at once here, on other instances within API_KEY_CACHE_SECONDS.',
+  })
+  @ProblemResponses(400, 401, 403, 404, 429)
+  async update(@Param('id') id: string, @Body() body: unknown) {
+    const { rateLimits } = validateUpdate(body);
+    const key = await this.keys.setRateLimits(
+      this.context.scope(),
+      id,
+      toKeyRateLimits(rateLimits, '/rateLimits'),
+    );
+    return keyView(key);
   }
 
   @Delete(':id')
@@ -70,4 +102,17 @@ export class ApiKeysController {
   async revoke(@Param('id') id: string): Promise<void> {
     await this.keys.revoke(this.context.scope(), id);
   }
+}
+
+function keyView(k: ApiKey) {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    rateLimits: keyRateLimitsView(k.rateLimits),
+    createdAt: k.createdAt.toISOString(),
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+  };
 }

@@ -13,9 +13,10 @@ import {
   KEY_BY_ID_SQL,
   NOTE_KEY_USED_SQL,
   REVOKE_KEY_SQL,
+  SET_KEY_RATE_LIMITS_SQL,
   type KeyStateRow,
 } from './api-keys.sql';
-import type { Principal } from './principal';
+import type { KeyRateLimits, Principal } from './principal';
 import type { Scope } from './scope';
 import { isUuid } from '../common/uuid';
 
@@ -25,6 +26,7 @@ export interface CreatedKey {
   prefix: string;
   name: string;
   scopes: Scope[];
+  rateLimits: KeyRateLimits;
   createdAt: Date;
 }
 
@@ -59,7 +61,12 @@ export class ApiKeysService implements BeforeApplicationShutdown {
   }
 
   /** The plaintext is returned here once and never stored. */
-  create(scope: TenantScope, name: string, scopes: Scope[]): Promise<CreatedKey> {
+  create(
+    scope: TenantScope,
+    name: string,
+    scopes: Scope[],
+    rateLimits: KeyRateLimits = {},
+  ): Promise<CreatedKey> {
     const { key, prefix } = issueKey();
     return this.tenantDb.run(scope, async (m) => {
       const row = await m.getRepository(ApiKey).save({
@@ -67,9 +74,10 @@ export class ApiKeysService implements BeforeApplicationShutdown {
         name,
         prefix,
         scopes,
+        rateLimits,
         keyHash: hashKey(key, this.config.apiKeySecret),
       });
-      return { id: row.id, key, prefix, name, scopes, createdAt: row.createdAt };
+      return { id: row.id, key, prefix, name, scopes, rateLimits, createdAt: row.createdAt };
     });
   }
 
@@ -93,6 +101,32 @@ export class ApiKeysService implements BeforeApplicationShutdown {
       throw new DomainError(ErrorCode.NotFound, `No API key '${keyId}'.`);
     }
     this.forgetCached();
+  }
+
+  /**
+   * Replaces the key's own rate limits. Applies here at once and on other instances within
+   * the cache time, like a revocation.
+   */
+  async setRateLimits(
+    scope: TenantScope,
+    keyId: string,
+    rateLimits: KeyRateLimits,
+  ): Promise<ApiKey> {
+    const key = isUuid(keyId)
+      ? await this.tenantDb.run(scope, async (m) => {
+          const rows = await m.query<unknown[]>(SET_KEY_RATE_LIMITS_SQL, [
+            scope.tenantId,
+            keyId,
+            rateLimits,
+          ]);
+          return rows.length === 0
+            ? null
+            : m.getRepository(ApiKey).findOneByOrFail({ tenantId: scope.tenantId, id: keyId });
+        })
+      : null;
+    if (!key) throw new DomainError(ErrorCode.NotFound, `No API key '${keyId}'.`);
+    this.forgetCached();
+    return key;
   }
 
   /** Looked up by hash before the tenant is known: the one key read that spans tenants. */
@@ -150,7 +184,12 @@ function toState(rows: KeyStateRow[]): KeyState | null {
   const [row] = rows;
   return row
     ? {
-        principal: { tenantId: row.tenant_id, keyId: row.id, scopes: row.scopes },
+        principal: {
+          tenantId: row.tenant_id,
+          keyId: row.id,
+          scopes: row.scopes,
+          rateLimits: row.rate_limits,
+        },
         revoked: row.revoked,
         tenantActive: row.tenant_active,
       }

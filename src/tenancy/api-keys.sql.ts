@@ -1,17 +1,20 @@
 /** Every statement on api_keys that is not a plain entity read or insert. */
 
+import type { KeyRateLimits } from './principal';
 import type { Scope } from './scope';
 
 export interface KeyStateRow {
   id: string;
   tenant_id: string;
   scopes: Scope[];
+  rate_limits: KeyRateLimits;
   revoked: boolean;
   tenant_active: boolean;
 }
 
 const KEY_STATE = `
-SELECT k.id, k.tenant_id, k.scopes, k.revoked_at IS NOT NULL AS revoked, t.active AS tenant_active
+SELECT k.id, k.tenant_id, k.scopes, k.rate_limits, k.revoked_at IS NOT NULL AS revoked,
+  t.active AS tenant_active
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id`;
 
 /** Unique index on key_hash; revoked keys are found too, so the answer can say "revoked". */
@@ -29,6 +32,14 @@ WITH revoked AS (
   WHERE tenant_id = $1 AND id = $2
   RETURNING id)
 SELECT id FROM revoked`;
+
+/** Replaces the key's overrides; wrapped like REVOKE_KEY_SQL. */
+export const SET_KEY_RATE_LIMITS_SQL = `
+WITH updated AS (
+  UPDATE api_keys SET rate_limits = $3
+  WHERE tenant_id = $1 AND id = $2
+  RETURNING id)
+SELECT id FROM updated`;
 
 /** The time guard keeps N instances from rewriting the row N times a minute. */
 export const NOTE_KEY_USED_SQL = `

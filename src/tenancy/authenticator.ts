@@ -26,8 +26,9 @@ export class Authenticator {
     }
     const claimed = await this.tokens.verify(credential.token);
     const state = await this.keys.byId(tenantScope(claimed.tenantId), claimed.keyId);
-    live(state, 'The API key this token was issued for has been revoked.');
-    return claimed;
+    const { principal } = live(state, 'The API key this token was issued for has been revoked.');
+    // The token's own scopes; the key's current rate limits.
+    return { ...claimed, rateLimits: principal.rateLimits };
   }
 }
 

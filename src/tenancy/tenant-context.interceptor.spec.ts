@@ -50,6 +50,7 @@ describe('TenantContextInterceptor', () => {
         tenantId: '6f1c3f0e-7a41-4d7e-9a43-5d7a8e2b9c10',
         keyId: 'k',
         scopes: ['read'],
+        rateLimits: {},
       });
       await expect(lastValueFrom(interceptor.intercept(contextOf('read'), next))).resolves.toBe(
         'ran',

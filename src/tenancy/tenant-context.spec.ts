@@ -17,7 +17,7 @@ describe('TenantContext', () => {
 
   it('gives the principal set for this request only', async () => {
     await cls.run(async () => {
-      context.set({ tenantId: 't-1', keyId: 'k', scopes: ['read'] });
+      context.set({ tenantId: 't-1', keyId: 'k', scopes: ['read'], rateLimits: {} });
       expect(context.tenantId()).toBe('t-1');
     });
     expect(() => context.tenantId()).toThrow(DomainError);
