@@ -1,7 +1,7 @@
 import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-error';
 import { validateBody } from '../common/validation/validate-body';
 import type { Algorithm } from './limiter-math';
-import { MAX_PERIOD_SECONDS, periodSeconds } from '../common/period/period';
+import { periodSeconds, periodTooLong } from '../common/period/period';
 import type { QuotaLimit } from './quota.repository';
 import { quotaLimitSchema, quotaLimitsSchema } from './quota.schemas';
 
@@ -31,9 +31,8 @@ function toLimits(items: LimitBody[], listPath: string | null): QuotaLimit[] {
   const limits = items.map((item, i) => {
     const path = listPath === null ? '/period' : `${listPath}/${i}/period`;
     const seconds = periodSeconds(item.period);
-    if (seconds > MAX_PERIOD_SECONDS) {
-      errors.push({ path, message: `must be at most ${MAX_PERIOD_SECONDS / 86_400}d` });
-    }
+    const tooLong = periodTooLong(seconds, path);
+    if (tooLong) errors.push(tooLong);
     const first = seen.get(seconds);
     if (first === undefined) seen.set(seconds, i);
     else errors.push({ path, message: `repeats the period of ${listPath}/${first}` });

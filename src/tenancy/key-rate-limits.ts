@@ -1,4 +1,4 @@
-import { MAX_PERIOD_SECONDS, formatPeriod, periodSeconds } from '../common/period/period';
+import { formatPeriod, periodSeconds, periodTooLong } from '../common/period/period';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import type { ApiKeyRateClass } from '../config/app-config';
 import type { KeyRateLimits } from './principal';
@@ -13,14 +13,10 @@ export function toKeyRateLimits(body: KeyRateLimitsBody, path: string): KeyRateL
     { limit: number; period: string },
   ][]) {
     const seconds = periodSeconds(period);
-    if (seconds > MAX_PERIOD_SECONDS) {
+    const tooLong = periodTooLong(seconds, `${path}/${rateClass}/period`);
+    if (tooLong) {
       throw new DomainError(ErrorCode.ValidationFailed, 'The request is not valid.', {
-        errors: [
-          {
-            path: `${path}/${rateClass}/period`,
-            message: `must be at most ${MAX_PERIOD_SECONDS / 86_400}d`,
-          },
-        ],
+        errors: [tooLong],
       });
     }
     limits[rateClass] = { limit, periodSeconds: seconds };

@@ -1,3 +1,5 @@
+import type { FieldError } from '../errors/domain-error';
+
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 type Unit = keyof typeof UNIT_SECONDS;
 
@@ -7,7 +9,14 @@ export const PERIOD_PATTERN = '^[1-9][0-9]{0,7}[smhd]$';
 /** A year and a day: long enough for annual plans, short enough for Lua doubles and TTLs. */
 export const MAX_PERIOD_SECONDS = 366 * 86_400;
 
-/** Seconds in a period that matches PERIOD_PATTERN; the caller checks MAX_PERIOD_SECONDS. */
+/** A period longer than MAX_PERIOD_SECONDS, as the error at `path`; null when it is not. */
+export function periodTooLong(seconds: number, path: string): FieldError | null {
+  return seconds > MAX_PERIOD_SECONDS
+    ? { path, message: `must be at most ${MAX_PERIOD_SECONDS / 86_400}d` }
+    : null;
+}
+
+/** Seconds in a period that matches PERIOD_PATTERN; the caller checks periodTooLong. */
 export function periodSeconds(period: string): number {
   const unit = period.slice(-1) as Unit;
   return Number(period.slice(0, -1)) * UNIT_SECONDS[unit];
