@@ -70,7 +70,7 @@ export class EventWriter {
 
   private async run(sql: string, entries: StreamEntry[]): Promise<WriteResult> {
     if (entries.length === 0) return { events: 0, old: [] };
-    const json = `[${entries.map(([, fields]) => eventsOf(fields).slice(1, -1)).join(',')}]`;
+    const json = batchJson(entries);
     const { ms, maxLatenessMs, graceMs } = this.config.window;
     // Any event of a window past max lateness is older than this; the exact test follows.
     const oldBeforeMs = Date.now() - (maxLatenessMs - graceMs);
@@ -120,6 +120,11 @@ interface WriteResult {
 
 function eventsOf(fields: string[]): string {
   return fields[fields.indexOf('e') + 1];
+}
+
+/** The entries' JSON arrays of events as one array, joined as text (never parsed). */
+export function batchJson(entries: StreamEntry[]): string {
+  return `[${entries.map(([, fields]) => eventsOf(fields).slice(1, -1)).join(',')}]`;
 }
 
 /**
