@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ClsModule } from 'nestjs-cls';
 import { AggregationModule } from './aggregation/aggregation.module';
@@ -12,7 +12,6 @@ import { RedisModule } from './infra/redis/redis.module';
 import { IngestionModule } from './ingestion/ingestion.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
-import { ApiKeyRateLimitInterceptor } from './quota/api-key-rate-limit.interceptor';
 import { QuotaModule } from './quota/quota.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 
@@ -35,10 +34,7 @@ export class AppModule {
         HealthModule,
         QuotaModule,
       ],
-      providers: [
-        { provide: APP_FILTER, useClass: ProblemFilter },
-        { provide: APP_INTERCEPTOR, useClass: ApiKeyRateLimitInterceptor },
-      ],
+      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };
   }
 }

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { TenancyModule } from '../tenancy/tenancy.module';
+import { ApiKeyRateLimitGuard } from './api-key-rate-limit.guard';
 import { DefinitionChanges } from './definition-changes';
 import { QuotaDefinitions } from './quota-definitions';
 import { QuotaDefinitionsController } from './quota-definitions.controller';
@@ -24,6 +26,7 @@ import { RateLimiter } from './rate-limiter';
     QuotaDefinitions,
     QuotaService,
     RateLimiter,
+    { provide: APP_GUARD, useClass: ApiKeyRateLimitGuard },
   ],
   exports: [QuotaService, RateLimiter],
 })

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { AccessTokens } from './access-tokens';
 import { AdminAccess } from './admin-access';
@@ -13,7 +13,7 @@ import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
 import { EmailCipher } from './email-cipher';
 import { TenantContext } from './tenant-context';
-import { TenantContextInterceptor } from './tenant-context.interceptor';
+import { TenantContextGuard } from './tenant-context.guard';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 
@@ -33,8 +33,9 @@ import { TenantsService } from './tenants.service';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => new EmailCipher(config.encryption, config.apiKeySecret),
     },
+    // Global guards run in registration order: authentication, then its backstop.
     { provide: APP_GUARD, useClass: AuthGuard },
-    { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
+    { provide: APP_GUARD, useClass: TenantContextGuard },
   ],
   exports: [TenantContext, TenantsService, CustomersService],
 })

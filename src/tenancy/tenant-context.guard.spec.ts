@@ -1,11 +1,10 @@
-import type { CallHandler, ExecutionContext } from '@nestjs/common';
+import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ClsService } from 'nestjs-cls';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { lastValueFrom, of } from 'rxjs';
 import { AdminOnly, Public, RequireApiKey, RequireScope } from './auth.decorators';
 import { TenantContext } from './tenant-context';
-import { TenantContextInterceptor } from './tenant-context.interceptor';
+import { TenantContextGuard } from './tenant-context.guard';
 
 class Routes {
   @RequireScope('read')
@@ -27,19 +26,16 @@ const contextOf = (handler: keyof Routes) =>
     getClass: () => Routes,
   }) as unknown as ExecutionContext;
 
-describe('TenantContextInterceptor', () => {
+describe('TenantContextGuard', () => {
   const cls = new ClsService(new AsyncLocalStorage());
   const context = new TenantContext(cls);
-  const interceptor = new TenantContextInterceptor(new Reflector(), context);
-  const next: CallHandler = { handle: () => of('ran') };
+  const guard = new TenantContextGuard(new Reflector(), context);
 
   it.each(['read', 'token'] as const)(
     'refuses to run the tenant route %s without a principal',
     async (handler) => {
       await cls.run(async () => {
-        expect(() => interceptor.intercept(contextOf(handler), next)).toThrow(
-          /reached without a principal/,
-        );
+        expect(() => guard.canActivate(contextOf(handler))).toThrow(/reached without a principal/);
       });
     },
   );
@@ -52,18 +48,11 @@ describe('TenantContextInterceptor', () => {
         scopes: ['read'],
         rateLimits: {},
       });
-      await expect(lastValueFrom(interceptor.intercept(contextOf('read'), next))).resolves.toBe(
-        'ran',
-      );
+      expect(guard.canActivate(contextOf('read'))).toBe(true);
     });
   });
 
-  it.each(['probe', 'operator'] as const)(
-    'lets the non-tenant route %s through',
-    async (handler) => {
-      await expect(lastValueFrom(interceptor.intercept(contextOf(handler), next))).resolves.toBe(
-        'ran',
-      );
-    },
-  );
+  it.each(['probe', 'operator'] as const)('lets the non-tenant route %s through', (handler) => {
+    expect(guard.canActivate(contextOf(handler))).toBe(true);
+  });
 });

@@ -1,7 +1,6 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Observable } from 'rxjs';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../tenancy/auth.decorators';
@@ -17,11 +16,15 @@ import { RateLimiter } from './rate-limiter';
 
 /**
  * Each API key's own rate limit, on every route a key (or a token issued for it)
- * authenticates; it runs after the auth guard has set the principal. Ingestion spends
- * one unit per event.
+ * authenticates. Ingestion spends one unit per event. It needs the principal, so it runs
+ * after TenancyModule's AuthGuard: global guards run in the order their modules are
+ * scanned, and this module imports TenancyModule. Were that order ever lost, reading the
+ * principal here fails every tenant route, which the rate-limit tests would show. A
+ * guard, not an interceptor: with no interceptor bound, Nest runs a handler without
+ * wrapping it in RxJS, which was a tenth of a quota check's CPU.
  */
 @Injectable()
-export class ApiKeyRateLimitInterceptor implements NestInterceptor {
+export class ApiKeyRateLimitGuard implements CanActivate {
   private readonly policy: string;
 
   constructor(
@@ -33,10 +36,10 @@ export class ApiKeyRateLimitInterceptor implements NestInterceptor {
     this.policy = quotaPolicyValue(config.quota.failurePolicy);
   }
 
-  async intercept(ctx: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     const auth = this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_KEY, targets);
-    if (!isTenantRoute(auth)) return next.handle();
+    if (!isTenantRoute(auth)) return true;
     const rateClass =
       this.reflector.getAllAndOverride<ApiKeyRateClass | undefined>(RATE_CLASS_KEY, targets) ??
       'requests';
@@ -63,6 +66,6 @@ export class ApiKeyRateLimitInterceptor implements NestInterceptor {
         );
       }
     }
-    return next.handle();
+    return true;
   }
 }

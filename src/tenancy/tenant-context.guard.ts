@@ -1,22 +1,23 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Observable } from 'rxjs';
 import { AUTH_KEY, type AuthRequirement, isTenantRoute } from './auth.decorators';
 import { TenantContext } from './tenant-context';
 
 /**
  * The first layer's backstop: a tenant route's handler never runs without a principal in
- * the request context. The guard sets it; if some future path skipped the guard, this
- * fails the request (500, logged) instead of letting a handler run with no tenant.
+ * the request context. AuthGuard sets it and runs first (registered before this one in
+ * the same module); if some future path skipped it, this fails the request (500, logged)
+ * instead of letting a handler run with no tenant. A guard, not an interceptor: with no
+ * interceptor bound, Nest runs a handler without wrapping it in RxJS.
  */
 @Injectable()
-export class TenantContextInterceptor implements NestInterceptor {
+export class TenantContextGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly context: TenantContext,
   ) {}
 
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+  canActivate(ctx: ExecutionContext): boolean {
     const requirement = this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_KEY, [
       ctx.getHandler(),
       ctx.getClass(),
@@ -30,6 +31,6 @@ export class TenantContextInterceptor implements NestInterceptor {
         );
       }
     }
-    return next.handle();
+    return true;
   }
 }
