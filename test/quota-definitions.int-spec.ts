@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTenant, ensureCustomer, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
@@ -13,7 +14,8 @@ describe('quota definitions', () => {
     app = await stack.start();
     ({ key } = await createTenant(app));
     as = { headers: { 'x-api-key': key } };
-    for (const customer of ['c-1', 'special', 'cached']) await ensureCustomer(app, key, customer);
+    for (const customer of ['c-1', 'special', 'cached', 'reconnect'])
+      await ensureCustomer(app, key, customer);
   });
 
   afterAll(() => stack.dispose());
@@ -202,6 +204,27 @@ describe('quota definitions', () => {
       async () => expect((await consume(other, 'cached')).body.limit).toBe(30),
       3000,
     );
+    await stack.stop(other);
+  });
+
+  it('drops every snapshot when its subscription reconnects, so a change it missed applies', async () => {
+    const instanceId = `sub-${randomUUID().slice(0, 8)}`;
+    // A cache far longer than the test: only the reconnect can explain a fresh read.
+    const other = await stack.start({ QUOTA_CACHE_SECONDS: '300', INSTANCE_ID: instanceId });
+    await request(app, 'PUT', '/v1/customers/reconnect/quotas/calls', {
+      ...as,
+      body: { limit: 1000, period: '1h', algorithm: 'fixed' },
+    });
+    expect((await consume(other, 'reconnect')).body.limit).toBe(1000);
+    await stack.pg.query(`UPDATE quotas SET "limit" = 3000 WHERE customer_id = 'reconnect'`);
+    expect((await consume(other, 'reconnect')).body.limit).toBe(1000);
+
+    const clients = (await stack.redis.client('LIST')) as string;
+    const subscriber = new RegExp(`^id=(\\d+) .*name=tally:${instanceId}:quota-changes `, 'm');
+    const [, id] = subscriber.exec(clients) ?? [];
+    expect(id).toBeDefined();
+    await stack.redis.client('KILL', 'ID', id);
+    await eventually(async () => expect((await consume(other, 'reconnect')).body.limit).toBe(3000));
     await stack.stop(other);
   });
 

@@ -26,6 +26,14 @@ export class DefinitionChanges implements OnModuleInit, OnApplicationShutdown {
     this.channel = `${config.redisKeyPrefix}quota-definitions`;
     // Subscribing takes a connection over for good: it cannot share the command one.
     this.subscriber = createRedis(config, 'quota-changes');
+    // Listened for from the start: the first 'ready' comes before onModuleInit, and a
+    // listener added there took the first reconnect for the first connection.
+    // ioredis subscribes again by itself after a reconnect; what was said meanwhile is lost.
+    let connectedBefore = false;
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) this.notify(null);
+      connectedBefore = true;
+    });
   }
 
   /** `tenantId` null: anything may have changed (a reconnect). */
@@ -36,12 +44,6 @@ export class DefinitionChanges implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     this.subscriber.on('message', (channel: string, tenantId: string) => {
       if (channel === this.channel) this.notify(tenantId);
-    });
-    // ioredis subscribes again by itself after a reconnect; what was said meanwhile is lost.
-    let connectedBefore = false;
-    this.subscriber.on('ready', () => {
-      if (connectedBefore) this.notify(null);
-      connectedBefore = true;
     });
     await this.subscriber.subscribe(this.channel);
   }
