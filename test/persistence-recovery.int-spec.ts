@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createTenant, ingest } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { currentAndNextWindow, workload } from './support/workload';
@@ -81,5 +82,19 @@ describe('persistence worker recovery', () => {
       (await ingest(app, key, workload(30, ['g', 'h'], currentAndNextWindow(2000)))).body.accepted,
     ).toBe(30);
     await expectStored(tenantId, 30);
+  });
+
+  it('opens no persistence connection on an APP_ROLE=api instance', async () => {
+    const [api, worker] = ['api', 'worker'].map((role) => `${role}-${randomUUID().slice(0, 8)}`);
+    await stack.start({ APP_ROLE: 'api', INSTANCE_ID: api });
+    await stack.start({ APP_ROLE: 'worker', INSTANCE_ID: worker });
+    const names = (await stack.redis.client('LIST')) as string;
+    expect(names).toContain(`name=tally:${api}:commands`);
+    expect(names).not.toContain(`name=tally:${api}:persistence`);
+    await eventually(async () => {
+      expect((await stack.redis.client('LIST')) as string).toContain(
+        `name=tally:${worker}:persistence`,
+      );
+    });
   });
 });

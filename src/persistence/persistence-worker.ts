@@ -39,7 +39,8 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
     private readonly writer: EventWriter,
   ) {
     // Its own connection: a slow batch must not queue behind the ingest path's scripts.
-    this.redis = createRedis(config, 'persistence');
+    // Opened by the first command, so an APP_ROLE=api instance never opens it.
+    this.redis = createRedis(config, 'persistence', { lazyConnect: true });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -55,7 +56,9 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // QUIT on a lazy client that never connected would connect first, just to quit.
+    if (this.redis.status === 'wait') this.redis.disconnect();
+    else await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   /**

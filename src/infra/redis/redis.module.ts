@@ -3,9 +3,15 @@ import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { REDIS } from './redis.tokens';
 
-export function createRedis(config: AppConfig, name: string): Redis {
+/** `lazyConnect`: no connection until the first command, for a client a role may never use. */
+export function createRedis(
+  config: AppConfig,
+  name: string,
+  { lazyConnect = false }: { lazyConnect?: boolean } = {},
+): Redis {
   const logger = new Logger(`Redis:${name}`);
   const client = new Redis(config.redisUrl, {
+    lazyConnect,
     connectionName: `tally:${config.instanceId}:${name}`,
     // Fail a command fast while disconnected instead of queueing it forever: the
     // caller turns the error into a 503 with Retry-After, never a silent hang.
