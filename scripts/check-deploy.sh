@@ -205,7 +205,6 @@ else
 fi
 if wait "${stage_pids[1]}"; then
   ok "deps stage: install-deps.sh production (no devDependency 'node' in node_modules)"
-  grep -q 'WARNING npm ci refused' "$work/deps.log" && echo "   note: npm ci refused the lockfile; fell back to npm install (docs/operations.md)"
 else
   tail -n 30 "$work/deps.log"
   fail "deps stage"

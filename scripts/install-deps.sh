@@ -14,16 +14,8 @@ case "${1:-}" in
   *) echo "usage: $0 build|production" >&2; exit 2 ;;
 esac
 
-# `npm ci` is the contract. It refuses the current lockfile because the lock lacks
-# unrs-resolver's optional platform bindings (a Jest dependency; the registry copy the
-# lockfile was made against does not serve them; see docs/operations.md). `npm install`
-# still honours every version the lock pins and writes nothing with --no-save, so fall
-# back to it loudly rather than fail, until the lockfile is regenerated.
 # shellcheck disable=SC2086 # $omit is empty or one flag
-if ! npm ci $omit --no-audit --no-fund; then
-  echo "install-deps: WARNING npm ci refused package-lock.json; installing from it with npm install --no-save" >&2
-  npm install $omit --no-save --no-audit --no-fund
-fi
+npm ci $omit --no-audit --no-fund
 
 if [ "$1" = production ]; then
   # The runtime image's size budget (docs/operations.md): source maps, type declarations,
