@@ -17,6 +17,10 @@ export function createRedis(
     // caller turns the error into a 503 with Retry-After, never a silent hang.
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
+    // A command in flight when the connection drops is not sent again on reconnect: its
+    // caller has had its answer (a timeout: 503 or fail-open) and a resent limiter script
+    // would charge units for it after all. Ingest scripts are safe either way (dedup).
+    autoResendUnfulfilledCommands: false,
     // No auto-pipelining: the ingest benchmark ran 1.17× faster at the median without it
     // (docs/performance.md), and the quota check showed no difference.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
