@@ -1,4 +1,4 @@
-import { createTenant, event, ingest, request } from './support/api';
+import { createTenant, ensureCustomer, event, ingest, request } from './support/api';
 import { TestStack } from './support/harness';
 
 describe('per-key API rate limit', () => {
@@ -86,6 +86,58 @@ describe('per-key API rate limit', () => {
     expect(patched.body).toMatchObject({ id: created.body.id, rateLimits: {} });
     const back = await request(app, 'GET', '/v1/windows', own);
     expect([back.status, back.headers['ratelimit-limit']]).toEqual([200, '3']);
+  });
+
+  it("judges a quota check with the key's event budget: a refusal by either charges neither", async () => {
+    const app = await stack.start();
+    const first = { 'x-api-key': (await createTenant(app)).key };
+    const newKey = async (scopes: string[], rateLimits: object) =>
+      (
+        await request(app, 'POST', '/v1/api-keys', {
+          headers: first,
+          body: { name: scopes.join('+'), scopes, rateLimits },
+        })
+      ).body.key as string;
+    // The setup's own requests must not run into the stack's 3 requests a minute.
+    const adminKey = await newKey(['admin', 'read'], { requests: { limit: 100, period: '1m' } });
+    const admin = { 'x-api-key': adminKey };
+    const gateway = {
+      'x-api-key': await newKey(['ingest'], { events: { limit: 2, period: '1h' } }),
+    };
+    for (const [customer, limit] of [
+      ['c-1', 1],
+      ['c-2', 5],
+      ['c-3', 5],
+    ] as const) {
+      await ensureCustomer(app, adminKey, customer);
+      await request(app, 'PUT', `/v1/customers/${customer}/quotas/calls`, {
+        headers: admin,
+        body: { limit, period: '1h', algorithm: 'fixed' },
+      });
+    }
+    const consume = (customerId: string) =>
+      request(app, 'POST', '/v1/quotas/consume', {
+        headers: gateway,
+        body: { customerId, metric: 'calls', units: 1 },
+      });
+    const remaining = async (customerId: string) =>
+      (await request(app, 'GET', `/v1/quotas/status?customerId=${customerId}`, { headers: admin }))
+        .body.limits[0].remaining;
+
+    expect((await consume('c-1')).status).toBe(200);
+    const byQuota = await consume('c-1');
+    expect(byQuota.status).toBe(429);
+    expect(byQuota.body.exceeded).toMatchObject({ limit: 1 });
+    // The refused check spent nothing of the key's budget: its second unit is still there.
+    expect((await consume('c-2')).status).toBe(200);
+    const byKey = await consume('c-3');
+    expect(byKey.status).toBe(429);
+    expect(byKey.body.detail).toMatch(/events rate/);
+    expect(byKey.headers['ratelimit-limit']).toBe('2');
+    expect(Number(byKey.headers['retry-after'])).toBeGreaterThan(0);
+    // ... and the key's refusal charged nothing to the customer.
+    expect(await remaining('c-3')).toBe(5);
+    expect(await remaining('c-2')).toBe(4);
   });
 
   it('refuses bad key rate limits with 400 and an unknown key with 404', async () => {

@@ -1,17 +1,12 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
-import { RATE_CLASS_KEY } from './rate-class';
-import {
-  QUOTA_POLICY_HEADER,
-  quotaPolicyValue,
-  rateLimitHeaders,
-  retryAfterSeconds,
-} from './rate-limit-headers';
+import { answerKeyRate } from './api-key-rate';
+import { KEY_CHARGED_BY_HANDLER, RATE_CLASS_KEY } from './rate-class';
+import { QUOTA_POLICY_HEADER, quotaPolicyValue } from './rate-limit-headers';
 import { RateLimiter } from './rate-limiter';
 
 /**
@@ -40,6 +35,7 @@ export class ApiKeyRateLimitGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     const auth = this.reflector.getAllAndOverride<AuthRequirement | undefined>(AUTH_KEY, targets);
     if (!isTenantRoute(auth)) return true;
+    if (this.reflector.getAllAndOverride<boolean>(KEY_CHARGED_BY_HANDLER, targets)) return true;
     const rateClass =
       this.reflector.getAllAndOverride<ApiKeyRateClass | undefined>(RATE_CLASS_KEY, targets) ??
       'requests';
@@ -54,18 +50,7 @@ export class ApiKeyRateLimitGuard implements CanActivate {
         void reply.header(QUOTA_POLICY_HEADER, this.policy);
         throw error;
       });
-    if (limited) {
-      void reply.headers(rateLimitHeaders(limited.rules, limited.decision));
-      if (!limited.decision.allowed) {
-        throw new DomainError(
-          ErrorCode.RateLimited,
-          `This API key is over its ${rateClass} rate.`,
-          {
-            retryAfterSeconds: retryAfterSeconds(limited.decision),
-          },
-        );
-      }
-    }
+    if (limited) answerKeyRate(reply, rateClass, limited);
     return true;
   }
 }

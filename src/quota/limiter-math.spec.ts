@@ -176,6 +176,18 @@ describe('several rules', () => {
     expect(counters[0].current).toBe(0);
   });
 
+  it('charges each rule its own units when given one amount per rule, or none', () => {
+    const key: LimitRule = { limit: 2, periodMs: P, algorithm: 'fixed' };
+    const customer: LimitRule = { limit: 10, periodMs: P, algorithm: 'sliding' };
+    const charged = decide([key, customer], [UNUSED, UNUSED], T0, [1, 7]);
+    expect(charged.allowed).toBe(true);
+    expect(charged.counters.map((c) => c.current)).toEqual([1, 7]);
+    // The key's rule has room for 1 more, the customer's for 3, not 7: neither is charged.
+    const refused = decide([key, customer], charged.counters, T0, [1, 7]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.counters.map((c) => c.current)).toEqual([1, 7]);
+  });
+
   it('counts a lowered limit against usage already there', () => {
     const rule: LimitRule = { limit: 2, periodMs: P, algorithm: 'fixed' };
     const stored = { window: T0 / P, current: 5, previous: 0 };

@@ -61,17 +61,27 @@ export function admits(rule: LimitRule, stored: Counters, nowMs: number, units: 
   return remaining(rule, stored, nowMs) >= units;
 }
 
-/** All rules admit the units and all are charged, or none is. Zero units only reads. */
+/**
+ * All rules admit their units and all are charged, or none is. `units` is one amount for
+ * every rule, or one per rule (a call that charges two buckets different amounts). Zero
+ * units only reads.
+ */
 export function decide(
   rules: readonly LimitRule[],
   stored: Counters[],
   nowMs: number,
-  units: number,
+  units: number | readonly number[],
 ): Decision {
+  const unitsOf = (i: number) => (typeof units === 'number' ? units : units[i]);
   const rolled = rules.map((rule, i) => rollForward(stored[i], rule.periodMs, nowMs));
-  const allowed = rules.every((rule, i) => admits(rule, rolled[i], nowMs, units));
-  if (!allowed || units === 0) return { allowed, counters: rolled };
-  return { allowed, counters: rolled.map((c) => ({ ...c, current: c.current + units })) };
+  const allowed = rules.every((rule, i) => admits(rule, rolled[i], nowMs, unitsOf(i)));
+  if (!allowed) return { allowed, counters: rolled };
+  return {
+    allowed,
+    counters: rolled.map((c, i) =>
+      unitsOf(i) === 0 ? c : { ...c, current: c.current + unitsOf(i) },
+    ),
+  };
 }
 
 /** When the rule's whole limit is available again if nothing more is consumed. */

@@ -1,6 +1,7 @@
 /**
  * Redis keys of the limiter. One hash per customer (all its metrics and periods) and one
- * per API key, so a decision is one key in one Cluster slot and a reset is one DEL. The
+ * per API key, so a reset is one DEL. A quota check touches both in one script; their
+ * tags differ, so on Redis Cluster it would need a shared tag (docs/quotas.md). The
  * customer id comes last inside the tag: the key stays unique whatever it contains.
  */
 export class QuotaKeys {

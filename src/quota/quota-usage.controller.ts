@@ -42,11 +42,11 @@ import { ConsumeRequest, QuotaService } from './quota.service';
 import {
   QUOTA_POLICY_HEADER,
   quotaPolicyValue,
-  RATE_LIMIT_HEADERS,
   rateLimitHeaders,
   retryAfterSeconds,
 } from './rate-limit-headers';
-import { CountsEvents } from './rate-class';
+import { answerKeyRate } from './api-key-rate';
+import { ChargesKeyInHandler, CountsEvents } from './rate-class';
 
 const validateConsume = validateBody<ConsumeRequest>(consumeBodySchema);
 const validateStatus = validateQuery<{ customerId: string; metric?: Metric }>(statusQuerySchema);
@@ -78,6 +78,7 @@ export class QuotaUsageController {
   @HttpCode(200)
   @RequireScope('ingest')
   @CountsEvents()
+  @ChargesKeyInHandler()
   @UseFilters(QuotaExceededFilter)
   @ApiBody({ schema: openApi(consumeBodySchema) })
   @ApiOkResponse({ schema: openApi(consumeResultSchema), headers: consumeHeaderDocs })
@@ -97,9 +98,12 @@ export class QuotaUsageController {
   ): Promise<DecisionView> {
     void reply.header(QUOTA_POLICY_HEADER, this.policy);
     const request = validateConsume(body);
-    const { rules, decision } = await this.quotas.consume(this.context.scope(), request);
-    // The key's own RateLimit-* (set before the handler) would read as the customer's.
-    for (const name of RATE_LIMIT_HEADERS) void reply.removeHeader(name);
+    const { key, rules, decision } = await this.quotas.consume(
+      this.context.scope(),
+      this.context.principal(),
+      request,
+    );
+    if (key && !key.decision.allowed) answerKeyRate(reply, 'events', key);
     void reply.headers(rateLimitHeaders(rules, decision));
     if (!decision.allowed) {
       throw new QuotaExceeded(

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { TenantScope } from '../infra/database/tenant-scope';
+import type { Principal } from '../tenancy/principal';
 import type { Metric } from './metric';
 import { QuotaDefinitions } from './quota-definitions';
 import type { AppliedQuota } from './quota-snapshot';
 import { QuotaKeys } from './quota-keys';
-import { LimitDecision, RateLimiter } from './rate-limiter';
+import { LimitDecision, RateLimiter, type RateLimitOutcome } from './rate-limiter';
 
 export interface ConsumeRequest {
   customerId: string;
@@ -17,6 +18,11 @@ export interface QuotaOutcome {
   decision: LimitDecision;
 }
 
+export interface ConsumeOutcome extends QuotaOutcome {
+  /** The key's event budget, judged first: when it refuses, nothing was charged. */
+  key: RateLimitOutcome | null;
+}
+
 /** Customer quotas: the applicable definitions, judged by the shared limiter in the customer's bucket. */
 @Injectable()
 export class QuotaService {
@@ -26,17 +32,30 @@ export class QuotaService {
     private readonly keys: QuotaKeys,
   ) {}
 
-  /** Postgres matters only on a definitions cache miss; if it fails then, the failure policy decides. */
-  async consume(scope: TenantScope, request: ConsumeRequest): Promise<QuotaOutcome> {
+  /**
+   * The customer's limits and one unit of the key's event budget, in one limiter call.
+   * Postgres matters only on a definitions cache miss; if it fails then, the key is
+   * charged alone and the failure policy decides the rest.
+   */
+  async consume(
+    scope: TenantScope,
+    key: Pick<Principal, 'keyId' | 'rateLimits'>,
+    request: ConsumeRequest,
+  ): Promise<ConsumeOutcome> {
     const { customerId, metric, units } = request;
     let rules: readonly AppliedQuota[];
     try {
       rules = await this.definitions.applicable(scope, customerId, metric);
     } catch (error) {
-      return { rules: [], decision: this.limiter.undecided('consume', error) };
+      const keyOutcome = await this.limiter.consumeForApiKey(key, 'events', 1);
+      if (keyOutcome && !keyOutcome.decision.allowed) {
+        return { rules: [], decision: keyOutcome.decision, key: keyOutcome };
+      }
+      return { rules: [], decision: this.limiter.undecided('consume', error), key: keyOutcome };
     }
     const bucket = this.keys.customer(scope.tenantId, customerId);
-    return { rules, decision: await this.limiter.consume('consume', bucket, rules, units) };
+    const outcome = await this.limiter.consumeWithApiKey(key, bucket, rules, units);
+    return { rules, decision: outcome.quota, key: outcome.key };
   }
 
   async status(scope: TenantScope, customerId: string, metrics: Metric[]): Promise<QuotaOutcome> {

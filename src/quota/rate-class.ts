@@ -8,3 +8,11 @@ export const RATE_CLASS_KEY = 'tally:rate-class';
  * `events` rate, one unit per event in the body, instead of the `requests` rate.
  */
 export const CountsEvents = () => SetMetadata(RATE_CLASS_KEY, 'events' satisfies ApiKeyRateClass);
+
+export const KEY_CHARGED_BY_HANDLER = 'tally:key-charged-by-handler';
+
+/**
+ * Marks a route whose handler charges the key's `events` budget itself, in the same
+ * limiter call as its own limits (the quota check), so the rate-limit guard leaves it be.
+ */
+export const ChargesKeyInHandler = () => SetMetadata(KEY_CHARGED_BY_HANDLER, true);

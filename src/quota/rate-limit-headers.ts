@@ -7,13 +7,6 @@ export function quotaPolicyValue(policy: 'open' | 'closed'): string {
   return `fail-${policy}`;
 }
 
-export const RATE_LIMIT_HEADERS = [
-  'RateLimit-Limit',
-  'RateLimit-Remaining',
-  'RateLimit-Reset',
-  'RateLimit-Policy',
-] as const;
-
 /**
  * RateLimit-Limit / -Remaining / -Reset (draft-ietf-httpapi-ratelimit-headers-06) for the
  * decision's binding rule, and RateLimit-Policy listing every rule applied; none when no

@@ -137,6 +137,57 @@ describe('RateLimiter', () => {
     await expect(down.reset('b')).rejects.toMatchObject({ code: ErrorCode.Unavailable });
   });
 
+  it("judges a consume and the key's event budget in one call, each described on its own", async () => {
+    const calls: unknown[][] = [];
+    const metrics = new Metrics();
+    // The key's rule (events, 2 a second) is full; the customer's hour has 7 of 10 used.
+    const reply = [NOW, 0, Math.floor(NOW / 1000), 2, 0, windowOf(perHour), 7, 0];
+    const on = limiter(
+      async (...args: unknown[]) => {
+        calls.push(args);
+        return reply;
+      },
+      { API_KEY_EVENT_RATE_LIMIT: '2' },
+      metrics,
+    );
+    const { key, quota } = await on.consumeWithApiKey(
+      { keyId: 'key-1', rateLimits: {} },
+      '{q:c}',
+      [perHour],
+      3,
+    );
+    expect(calls).toEqual([
+      [
+        2,
+        '{k:key-1}',
+        '{q:c}',
+        2,
+        1,
+        'events:1s',
+        2,
+        1000,
+        'sliding',
+        1,
+        2,
+        'h',
+        10,
+        HOUR,
+        'fixed',
+        3,
+      ],
+    ]);
+    expect(key?.decision).toMatchObject({ allowed: false, binding: 0, states: [{ remaining: 0 }] });
+    // Nothing was charged: the customer's rule still shows 3 left, and would have admitted.
+    expect(quota).toMatchObject({ allowed: true, states: [{ remaining: 3 }] });
+    const text = await metrics.registry.metrics();
+    // Refused by the key, as before the two were one call: no consume decision is counted.
+    const series = (kind: string, outcome: string) =>
+      `tally_quota_decisions_total{kind="${kind}",outcome="${outcome}"}`;
+    expect(text).toContain(`${series('api_key_events', 'denied')} 1`);
+    expect(text).toContain(`${series('consume', 'allowed')} 0`);
+    expect(text).toContain(`${series('consume', 'denied')} 0`);
+  });
+
   it('limits API keys per class, only where that class has a limit', async () => {
     const calls: unknown[][] = [];
     const script = async (...args: unknown[]) => {
@@ -153,9 +204,9 @@ describe('RateLimiter', () => {
       { field: 'requests:60s', limit: 50, periodMs: 60_000, algorithm: 'sliding' },
     ]);
     expect(outcome?.decision).toMatchObject({ allowed: true, states: [{ remaining: 49 }] });
-    expect(calls).toEqual([[1, '{k:key-1}', 1, 1, 'requests:60s', 50, 60_000, 'sliding']]);
+    expect(calls).toEqual([[1, '{k:key-1}', 1, 1, 'requests:60s', 50, 60_000, 'sliding', 1]]);
     await on.consumeForApiKey(key, 'events', 250);
-    expect(calls[1]).toEqual([1, '{k:key-1}', 250, 1, 'events:1s', 50_000, 1000, 'sliding']);
+    expect(calls[1]).toEqual([1, '{k:key-1}', 1, 1, 'events:1s', 50_000, 1000, 'sliding', 250]);
   });
 
   it("uses a key's own limit for a class in place of the configured one, even where that is off", async () => {
@@ -170,6 +221,6 @@ describe('RateLimiter', () => {
       { field: 'requests:3600s', limit: 7, periodMs: 3_600_000, algorithm: 'sliding' },
     ]);
     expect(await off.consumeForApiKey(own, 'events', 1)).toBeNull();
-    expect(calls).toEqual([[1, '{k:key-2}', 1, 1, 'requests:3600s', 7, 3_600_000, 'sliding']]);
+    expect(calls).toEqual([[1, '{k:key-2}', 1, 1, 'requests:3600s', 7, 3_600_000, 'sliding', 1]]);
   });
 });
