@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
-import { REDIS } from '../infra/redis/redis.tokens';
+import { LIMITER_REDIS } from '../infra/redis/redis.tokens';
 import type { Principal } from '../tenancy/principal';
 import { CLOCK, type Clock } from '../common/clock';
 import { Metrics, type QuotaDecisionKind, type QuotaDecisionOutcome } from '../metrics/metrics';
@@ -86,7 +86,7 @@ export class RateLimiter {
   private readonly decisions: DecisionCounters;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LIMITER_REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly keys: QuotaKeys,

@@ -1,13 +1,19 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { REDIS } from './redis.tokens';
+import { LIMITER_REDIS, REDIS } from './redis.tokens';
 
-/** `lazyConnect`: no connection until the first command, for a client a role may never use. */
+/**
+ * `lazyConnect`: no connection until the first command, for a client a role may never
+ * use. `offlineQueue: false`: a command that cannot be written at once fails at once.
+ */
 export function createRedis(
   config: AppConfig,
   name: string,
-  { lazyConnect = false }: { lazyConnect?: boolean } = {},
+  {
+    lazyConnect = false,
+    offlineQueue = true,
+  }: { lazyConnect?: boolean; offlineQueue?: boolean } = {},
 ): Redis {
   const logger = new Logger(`Redis:${name}`);
   const client = new Redis(config.redisUrl, {
@@ -16,7 +22,7 @@ export function createRedis(
     // Fail a command fast while disconnected instead of queueing it forever: the
     // caller turns the error into a 503 with Retry-After, never a silent hang.
     maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
+    enableOfflineQueue: offlineQueue,
     // A command in flight when the connection drops is not sent again on reconnect: its
     // caller has had its answer (a timeout: 503 or fail-open) and a resent limiter script
     // would charge units for it after all. Ingest scripts are safe either way (dedup).
@@ -37,13 +43,23 @@ export function createRedis(
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => createRedis(config, 'commands'),
     },
+    {
+      provide: LIMITER_REDIS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => createRedis(config, 'limiter', { offlineQueue: false }),
+    },
   ],
-  exports: [REDIS],
+  exports: [REDIS, LIMITER_REDIS],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LIMITER_REDIS) private readonly limiter: Redis,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await Promise.all(
+      [this.redis, this.limiter].map((client) => client.quit().catch(() => client.disconnect())),
+    );
   }
 }
