@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
-import { Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { envSchema } from '../src/config/env.schema';
-import { LATENCY_BUCKETS } from '../src/metrics/metrics';
+import { httpDurationHistogram, observeHttpDuration } from '../src/metrics/metrics';
 
 /**
  * The ceiling the service is compared with: bare Fastify doing what every ingest
@@ -12,13 +12,6 @@ import { LATENCY_BUCKETS } from '../src/metrics/metrics';
  */
 const app = Fastify({ bodyLimit: envSchema.properties.INGEST_BODY_LIMIT_BYTES.default });
 const registry = new Registry();
-const duration = new Histogram({
-  name: 'tally_http_request_duration_seconds',
-  help: 'HTTP request latency by route',
-  labelNames: ['method', 'route', 'status'] as const,
-  buckets: LATENCY_BUCKETS,
-  registers: [registry],
-});
 
 app.post('/v1/events', async (request, reply) => {
   const accepted = Array.isArray(request.body) ? request.body.length : 1;
@@ -31,16 +24,7 @@ app.get('/metrics', async (_request, reply) =>
   reply.type(registry.contentType).send(await registry.metrics()),
 );
 
-app.addHook('onResponse', async (request, reply) => {
-  duration.observe(
-    {
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode),
-    },
-    reply.elapsedTime / 1000,
-  );
-});
+app.addHook('onResponse', observeHttpDuration(httpDurationHistogram(registry)));
 
 const port = Number(process.env.PORT);
 app.listen({ port, host: '127.0.0.1' }).catch((error: Error) => {

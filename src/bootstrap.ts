@@ -8,7 +8,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
-import { Metrics } from './metrics/metrics';
+import { Metrics, observeHttpDuration } from './metrics/metrics';
 import type { AppConfig } from './config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -72,17 +72,7 @@ export async function shutdown(app: NestFastifyApplication): Promise<void> {
 
 function observeHttp(app: NestFastifyApplication): void {
   const { httpDuration } = app.get(Metrics);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onResponse', async (request, reply) => {
-      // The route pattern, not the URL: label values must stay few.
-      const route = request.routeOptions.url ?? 'unmatched';
-      httpDuration.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-    });
+  app.getHttpAdapter().getInstance().addHook('onResponse', observeHttpDuration(httpDuration));
 }
 
 /**
