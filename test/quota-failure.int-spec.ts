@@ -144,4 +144,31 @@ describe('quota failure policy when Redis is unreachable', () => {
     const next = await request(open, 'POST', '/v1/quotas/consume', { ...as, body });
     expect(next.status).toBe(429);
   });
+
+  it("answers the key's own 429 before the failure policy when the definitions cannot be read", async () => {
+    const admin = { 'x-api-key': (await createTenant(open)).key };
+    const created = await request(open, 'POST', '/v1/api-keys', {
+      headers: admin,
+      body: {
+        name: 'gateway',
+        scopes: ['ingest'],
+        rateLimits: { events: { limit: 1, period: '1h' } },
+      },
+    });
+    expect(created.status).toBe(201);
+    const gateway = { headers: { 'x-api-key': created.body.key as string } };
+    await stack.pg.query('ALTER TABLE quotas RENAME TO quotas_away');
+    try {
+      // Fail-open leaves the customer's limits unjudged, not the key's own budget.
+      const unchecked = await request(open, 'POST', '/v1/quotas/consume', { ...gateway, body });
+      expect(unchecked).toMatchObject({ status: 200, body: { allowed: true, enforced: false } });
+      // The budget is spent: fail-closed answers the key's 429, not its own 503.
+      const refused = await request(closed, 'POST', '/v1/quotas/consume', { ...gateway, body });
+      expect(refused.status).toBe(429);
+      expect(refused.body.detail).toMatch(/events rate/);
+      expect(refused.headers['ratelimit-limit']).toBe('1');
+    } finally {
+      await stack.pg.query('ALTER TABLE quotas_away RENAME TO quotas');
+    }
+  });
 });
