@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ClsModule } from 'nestjs-cls';
 import { AggregationModule } from './aggregation/aggregation.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { type AppConfig } from './config/app-config';
@@ -22,7 +21,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        ClsModule.forRoot({ global: true, middleware: { mount: true } }),
         ScheduleModule.forRoot(),
         MetricsModule,
         DatabaseModule,

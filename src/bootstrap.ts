@@ -1,3 +1,4 @@
+import { fastifyRequestContext } from '@fastify/request-context';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -39,6 +40,16 @@ export async function createApp(
       requestIdLogLabel: REQUEST_ID_KEY,
       disableRequestLogging: true,
     }),
+    // No Nest middleware anywhere: the request context is a Fastify hook (below).
+    skipMiddie: true,
+  });
+  // One AsyncLocalStorage context per request, for its tenant and its logger. Not
+  // nestjs-cls: its module registers a global interceptor even when told to mount
+  // none, and any interceptor puts every route through Nest's RxJS pipeline
+  // (docs/performance.md, "The quota check").
+  void adapter.getInstance().register(fastifyRequestContext, {
+    // Fastify's request logger is a pino child of `logger`, typed as its base logger.
+    defaultStoreValues: (request) => ({ log: request.log as typeof logger }),
   });
   adapter.getInstance().addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);

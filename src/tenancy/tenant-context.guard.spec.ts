@@ -1,7 +1,6 @@
+import { asyncLocalStorage } from '@fastify/request-context';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ClsService } from 'nestjs-cls';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { AdminOnly, Public, RequireApiKey, RequireScope } from './auth.decorators';
 import { TenantContext } from './tenant-context';
 import { TenantContextGuard } from './tenant-context.guard';
@@ -27,21 +26,21 @@ const contextOf = (handler: keyof Routes) =>
   }) as unknown as ExecutionContext;
 
 describe('TenantContextGuard', () => {
-  const cls = new ClsService(new AsyncLocalStorage());
-  const context = new TenantContext(cls);
+  const context = new TenantContext();
+  const inRequest = (fn: () => void) => asyncLocalStorage.run({} as never, fn);
   const guard = new TenantContextGuard(new Reflector(), context);
 
   it.each(['read', 'token'] as const)(
     'refuses to run the tenant route %s without a principal',
-    async (handler) => {
-      await cls.run(async () => {
+    (handler) => {
+      inRequest(() => {
         expect(() => guard.canActivate(contextOf(handler))).toThrow(/reached without a principal/);
       });
     },
   );
 
-  it('runs a tenant route once the guard has set the principal', async () => {
-    await cls.run(async () => {
+  it('runs a tenant route once the guard has set the principal', () => {
+    inRequest(() => {
       context.set({
         tenantId: '6f1c3f0e-7a41-4d7e-9a43-5d7a8e2b9c10',
         keyId: 'k',

@@ -1,25 +1,29 @@
+import { requestContext } from '@fastify/request-context';
 import { Injectable } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
 import type { Principal } from './principal';
 import type { Scope } from './scope';
 
-const PRINCIPAL = 'principal';
+declare module '@fastify/request-context' {
+  interface RequestContextData {
+    /** Set by TenantContextGuard once the request's credential is verified. */
+    principal?: Principal;
+  }
+}
 
-/** The request's tenant, held in AsyncLocalStorage; reading it outside a tenant request throws. */
+/**
+ * The request's tenant, in the request's context (AsyncLocalStorage, opened per request
+ * by @fastify/request-context); reading it outside a tenant request throws.
+ */
 @Injectable()
 export class TenantContext {
-  constructor(private readonly cls: ClsService) {}
-
   set(principal: Principal): void {
-    this.cls.set(PRINCIPAL, principal);
+    requestContext.set('principal', principal);
   }
 
   principal(): Principal {
-    const principal = this.cls.isActive()
-      ? this.cls.get<Principal | undefined>(PRINCIPAL)
-      : undefined;
+    const principal = requestContext.get('principal');
     if (!principal) {
       throw new DomainError(ErrorCode.Unauthenticated, 'No tenant in the request context.');
     }

@@ -1,6 +1,5 @@
+import { asyncLocalStorage } from '@fastify/request-context';
 import { ConsoleLogger, Logger } from '@nestjs/common';
-import { CLS_REQ, ClsModule, ClsServiceManager } from 'nestjs-cls';
-import { Test } from '@nestjs/testing';
 import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../config/load-config';
 import { REQUIRED_ENV } from '../../config/required-env.fixture';
@@ -28,11 +27,7 @@ describe('PinoNestLogger', () => {
   const bridge = new PinoNestLogger(root);
   const logger = new Logger('Unit');
 
-  beforeAll(async () => {
-    // ClsServiceManager's service exists once ClsModule is in a module.
-    await Test.createTestingModule({ imports: [ClsModule.forRoot({})] }).compile();
-    Logger.overrideLogger(bridge);
-  });
+  beforeAll(() => Logger.overrideLogger(bridge));
 
   afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
 
@@ -87,15 +82,12 @@ describe('PinoNestLogger', () => {
   });
 
   it('writes through the request’s own logger inside a request context', () => {
-    const cls = ClsServiceManager.getClsService();
+    // What createApp's request context holds: the request's logger, bound to its id.
     const requestLog = root.child({ requestId: 'req-7' });
-    cls.run(() => {
-      cls.set(CLS_REQ, { log: requestLog });
-      logger.warn('inside');
-    });
+    asyncLocalStorage.run({ log: requestLog } as never, () => logger.warn('inside'));
     expect(lines.last()).toMatchObject({ msg: 'inside', requestId: 'req-7', context: 'Unit' });
 
-    cls.run(() => logger.warn('context without a request'));
+    asyncLocalStorage.run({} as never, () => logger.warn('context without a request'));
     expect(lines.last()).not.toHaveProperty('requestId');
   });
 

@@ -1,6 +1,13 @@
+import { requestContext } from '@fastify/request-context';
 import type { LoggerService } from '@nestjs/common';
-import { CLS_REQ, ClsServiceManager } from 'nestjs-cls';
 import type { Level, Logger } from 'pino';
+
+declare module '@fastify/request-context' {
+  interface RequestContextData {
+    /** The request's Fastify logger, bound to its id (`createApp` puts it there). */
+    log?: Logger;
+  }
+}
 
 /** Nest's start-up inventory (a line per module and route): debug, not info. */
 const FRAMEWORK_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
@@ -8,9 +15,8 @@ const FRAMEWORK_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterEx
 /**
  * Nest's `Logger` (every `new Logger(context)` in src/, and Nest's own messages) as pino
  * JSON lines. During a request a line goes through that request's Fastify logger, which
- * carries its id: the CLS middleware already opens a context per request and keeps the
- * raw request in it, and middie hands the raw request Fastify's `log`. So a request costs
- * nothing more than before; a log call costs one AsyncLocalStorage lookup.
+ * carries its id, found in the request context the tenant already needs: a log call costs
+ * one AsyncLocalStorage lookup, and a request nothing more.
  */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly root: Logger) {}
@@ -46,9 +52,7 @@ export class PinoNestLogger implements LoggerService {
 
   /** The current request's logger, or the root one outside requests. */
   private current(): Logger {
-    const cls = ClsServiceManager.getClsService();
-    if (!cls.isActive()) return this.root;
-    return cls.get<{ log?: Logger } | undefined>(CLS_REQ)?.log ?? this.root;
+    return requestContext.get('log') ?? this.root;
   }
 
   /**
