@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { envSchema } from '../src/config/env.schema';
 import { httpDurationHistogram, observeHttpDuration } from '../src/metrics/metrics';
@@ -19,6 +20,27 @@ app.post('/v1/events', async (request, reply) => {
   if (typeof requestId === 'string') void reply.header('X-Request-Id', requestId);
   return reply.code(202).send({ accepted, duplicates: 0 });
 });
+
+/**
+ * With BASELINE_REDIS_URL: the floor of any exact quota check, a round trip to Redis per
+ * request and nothing else (one script counting into one of the customer's hashes, on
+ * an auto-pipelined connection like the limiter's; no auth, no limits, no Nest).
+ */
+const redisUrl = process.env.BASELINE_REDIS_URL;
+if (redisUrl) {
+  const redis = new Redis(redisUrl, { enableAutoPipelining: true }) as Redis & {
+    count(key: string, units: number): Promise<number>;
+  };
+  redis.defineCommand('count', {
+    numberOfKeys: 1,
+    lua: "return redis.call('HINCRBY', KEYS[1], 'units', ARGV[1])",
+  });
+  const prefix = process.env.BASELINE_REDIS_PREFIX ?? 'baseline:';
+  app.post('/v1/redis-round-trip', async (request) => {
+    const { customerId, units } = request.body as { customerId: string; units: number };
+    return { used: await redis.count(`${prefix}${customerId}`, units) };
+  });
+}
 
 app.get('/metrics', async (_request, reply) =>
   reply.type(registry.contentType).send(await registry.metrics()),

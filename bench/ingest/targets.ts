@@ -58,9 +58,14 @@ export async function startService(
   return { child, url: `${base}/v1/events`, headers: { 'x-api-key': apiKey } };
 }
 
-export async function startBaseline(register: (c: Child) => void): Promise<Target> {
+/** `env` may add BASELINE_REDIS_URL (and _PREFIX) for the quota benchmark's Redis floor. */
+export async function startBaseline(
+  register: (c: Child) => void,
+  env: Record<string, string> = {},
+): Promise<Target> {
   const port = await freePort();
   const child = new Child('baseline', NODE, resolve(__dirname, '..', 'baseline-server.js'), {
+    ...env,
     PATH: process.env.PATH,
     PORT: String(port),
   });
