@@ -1,4 +1,4 @@
-import { createTenant, ensureCustomer, event, ingest, request } from './support/api';
+import { createKey, createTenant, ensureCustomer, event, ingest, request } from './support/api';
 import { TestStack } from './support/harness';
 
 describe('per-key API rate limit', () => {
@@ -90,14 +90,9 @@ describe('per-key API rate limit', () => {
 
   it("judges a quota check with the key's event budget: a refusal by either charges neither", async () => {
     const app = await stack.start();
-    const first = { 'x-api-key': (await createTenant(app)).key };
-    const newKey = async (scopes: string[], rateLimits: object) =>
-      (
-        await request(app, 'POST', '/v1/api-keys', {
-          headers: first,
-          body: { name: scopes.join('+'), scopes, rateLimits },
-        })
-      ).body.key as string;
+    const first = (await createTenant(app)).key;
+    const newKey = (scopes: string[], rateLimits: object) =>
+      createKey(app, first, scopes, rateLimits);
     // The setup's own requests must not run into the stack's 3 requests a minute.
     const adminKey = await newKey(['admin', 'read'], { requests: { limit: 100, period: '1m' } });
     const admin = { 'x-api-key': adminKey };

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createTenant, ensureCustomer, request } from './support/api';
+import { createKey, createTenant, ensureCustomer, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { reachable } from './support/services';
 
@@ -146,17 +146,11 @@ describe('quota failure policy when Redis is unreachable', () => {
   });
 
   it("answers the key's own 429 before the failure policy when the definitions cannot be read", async () => {
-    const admin = { 'x-api-key': (await createTenant(open)).key };
-    const created = await request(open, 'POST', '/v1/api-keys', {
-      headers: admin,
-      body: {
-        name: 'gateway',
-        scopes: ['ingest'],
-        rateLimits: { events: { limit: 1, period: '1h' } },
-      },
+    const { key: admin } = await createTenant(open);
+    const limited = await createKey(open, admin, ['ingest'], {
+      events: { limit: 1, period: '1h' },
     });
-    expect(created.status).toBe(201);
-    const gateway = { headers: { 'x-api-key': created.body.key as string } };
+    const gateway = { headers: { 'x-api-key': limited } };
     await stack.pg.query('ALTER TABLE quotas RENAME TO quotas_away');
     try {
       // Fail-open leaves the customer's limits unjudged, not the key's own budget.

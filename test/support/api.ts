@@ -40,6 +40,21 @@ export async function createTenant(app: NestFastifyApplication, name = 'acme') {
   return { tenantId: reply.body.tenant.id as string, key: reply.body.apiKey.key as string };
 }
 
+/** Issues a key with an admin key and returns its plaintext; throws if refused. */
+export async function createKey(
+  app: NestFastifyApplication,
+  adminKey: string,
+  scopes: string[],
+  rateLimits: object = {},
+) {
+  const reply = await request(app, 'POST', '/v1/api-keys', {
+    headers: { 'x-api-key': adminKey },
+    body: { name: scopes.join('+'), scopes, rateLimits },
+  });
+  if (reply.status !== 201) throw new Error(`key creation failed: ${JSON.stringify(reply.body)}`);
+  return reply.body.key as string;
+}
+
 export interface EventInput {
   eventId?: string;
   timestamp: string;
