@@ -9,16 +9,61 @@
  * Time comes from Redis so every instance judges lateness by the same clock. Events
  * past max lateness skip Redis counting and only go to the stream: Postgres owns
  * their window (the persistence worker asks for a recompute).
+ *
+ * Redis does not roll a script back: a command that fails halfway leaves the writes
+ * before it. So a first pass reads every argument before the first write — numbers
+ * that are whole and within range (counts >= 0, latency >= -1, sums a double holds
+ * exactly), ids and JSON non-empty, the counts of keys and arguments as the window
+ * count says — and answers TALLY_BADARG, having written nothing, if one is not.
  * Returns one outcome per event, in order (see IngestOutcome).
  */
 export const INGEST_LUA = `
+local MAXINT = 9007199254740991
+local function int(v, min)
+  local n = tonumber(v)
+  if n == nil or n ~= n or n < min or n > MAXINT or n ~= math.floor(n) then return nil end
+  return n
+end
+local function bad(what)
+  return redis.error_reply('TALLY_BADARG ' .. what .. '; nothing was written')
+end
+local grace = tonumber(ARGV[1])
+local maxLate = int(ARGV[2], 0)
+local margin = int(ARGV[3], 0)
+local nw = int(ARGV[4], 0)
+if grace == nil or grace ~= grace or grace < 0 or grace > MAXINT or maxLate == nil
+    or margin == nil or nw == nil then
+  return bad('settings')
+end
+if #KEYS ~= 2 + 2 * nw then return bad('key count') end
+local a = 5
+for w = 1, nw do
+  local n = int(ARGV[a + 1], 1)
+  if int(ARGV[a], -MAXINT) == nil or n == nil then return bad('window ' .. w) end
+  a = a + 2
+  local tokens, tin, tout, lat = 0, 0, 0, 0
+  for i = 1, n do
+    if ARGV[a + 7] == nil then return bad('argument count') end
+    if ARGV[a] == '' or ARGV[a + 5] == '' or ARGV[a + 7] == '' then
+      return bad('empty eventId, endpoint or event of window ' .. w)
+    end
+    local tk, ti, to, l = int(ARGV[a + 1], 0), int(ARGV[a + 2], 0), int(ARGV[a + 3], 0),
+      int(ARGV[a + 4], -1)
+    if tk == nil or ti == nil or to == nil or l == nil then
+      return bad('count of event ' .. i .. ' of window ' .. w)
+    end
+    tokens, tin, tout, lat = tokens + tk, tin + ti, tout + to, lat + math.max(l, 0)
+    a = a + 8
+  end
+  if tokens > MAXINT or tin > MAXINT or tout > MAXINT or lat > MAXINT then
+    return bad('sums of window ' .. w)
+  end
+end
+if a - 1 ~= #ARGV then return bad('argument count') end
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local grace = tonumber(ARGV[1])
-local maxLate = tonumber(ARGV[2])
-local margin = tonumber(ARGV[3])
-local nw = tonumber(ARGV[4])
-local a = 5
+a = 5
 local out = {}
 local fresh = {}
 for w = 1, nw do
