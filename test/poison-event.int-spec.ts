@@ -248,8 +248,15 @@ describe('the ingest script checks every argument before its first write', () =>
     for (const [name, spoil] of malformed) {
       const spoilt = [...args];
       spoil(spoilt);
-      await expect(send(keys, spoilt)).rejects.toThrow(/TALLY_BADARG/);
+      const error = await send(keys, spoilt).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       expect({ name, state: await snapshot() }).toEqual({ name, state: before });
+      expect({ name, error: error?.message }).toEqual({
+        name,
+        error: expect.stringMatching(/^TALLY_BADARG .*nothing was written/),
+      });
     }
     const outcomes = (await send(keys, args)) as number[];
     expect(outcomes).toHaveLength(3);
