@@ -8,7 +8,7 @@ import { IngestionService } from '../src/ingestion/ingestion.service';
 import type { MeteringEvent } from '../src/ingestion/metering-event';
 import { createTenant, event, type EventInput, ingest, request } from './support/api';
 import { TestStack } from './support/harness';
-import { expectStoredOnce, expectWindowsOf } from './support/ledger';
+import { expectStoredOnce, expectWindowsOf } from './support/stored';
 import { workload } from './support/workload';
 
 const WINDOW_MS = 2000;

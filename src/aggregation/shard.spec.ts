@@ -1,8 +1,16 @@
 import { shardOf } from './shard';
 
 describe('shardOf', () => {
-  it('is stable for a tenant and customer', () => {
-    expect(shardOf('t', 'c-42', 16)).toBe(shardOf('t', 'c-42', 16));
+  // Golden values, computed outside this code (FNV-1a 32 over the UTF-16 code units of
+  // `tenant \0 customer`): a shard is part of every Redis key, so a changed hash would
+  // strand every open window and dedup set of a running deployment.
+  it.each([
+    ['t', 'c-42', 16, 15],
+    ['6d3f4c1e-9a51-4c5f-8d2e-111111111111', 'c-1', 16, 11],
+    ['6d3f4c1e-9a51-4c5f-8d2e-111111111111', 'acme:eu/42', 16, 5],
+    ['tenant', '', 1024, 703],
+  ])('maps (%s, %s) over %i shards to %i, in every version', (tenant, customer, shards, shard) => {
+    expect(shardOf(tenant, customer, shards)).toBe(shard);
   });
 
   it('spreads one tenant’s customers over every shard', () => {

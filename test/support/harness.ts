@@ -6,6 +6,7 @@ import { type AppOptions, createApp, shutdown } from '../../src/bootstrap';
 import type { AppConfig } from '../../src/config/app-config';
 import type { RawEnv } from '../../src/config/env.schema';
 import { loadConfig } from '../../src/config/load-config';
+import { migrateAsOwner } from '../../src/persistence/run-migrations';
 import { templateDb, withDatabase } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -24,19 +25,29 @@ export class TestStack {
     readonly env: RawEnv,
     readonly pg: Client,
     readonly redis: Redis,
+    private readonly server: string,
     private readonly database: string,
   ) {}
 
-  static async create(overrides: RawEnv = {}): Promise<TestStack> {
-    const baseUrl = requireEnv('DATABASE_URL');
+  /**
+   * `databaseServer`: a server of the test's own (a ThrowawayPostgres) instead of the
+   * shared one; the database is created there empty and migrated, as on a first start.
+   */
+  static async create(
+    overrides: RawEnv = {},
+    { databaseServer }: { databaseServer?: string } = {},
+  ): Promise<TestStack> {
+    const baseUrl = databaseServer ?? requireEnv('DATABASE_URL');
     const database = `tally_test_${randomBytes(6).toString('hex')}`;
     const admin = new Client({ connectionString: baseUrl });
     await admin.connect();
     try {
-      await admin.query(`CREATE DATABASE ${database} TEMPLATE ${templateDb()}`);
+      const template = databaseServer ? '' : ` TEMPLATE ${templateDb()}`;
+      await admin.query(`CREATE DATABASE ${database}${template}`);
     } finally {
       await admin.end();
     }
+    if (databaseServer) await migrateAsOwner(withDatabase(baseUrl, database));
     const env: RawEnv = {
       DATABASE_URL: withDatabase(baseUrl, database),
       REDIS_URL: requireEnv('REDIS_URL'),
@@ -57,8 +68,13 @@ export class TestStack {
       ...overrides,
     };
     const pg = new Client({ connectionString: env.DATABASE_URL });
+    // A test that stops its own Postgres must not die of this client's 'error' event.
+    pg.on('error', () => undefined);
     await pg.connect();
-    return new TestStack(env, pg, new Redis(requireEnv('REDIS_URL')), database);
+    // The stack's own view of Redis: the throwaway one when the test brought its own.
+    const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    return new TestStack(env, pg, redis, baseUrl, database);
   }
 
   get prefix(): string {
@@ -105,16 +121,22 @@ export class TestStack {
     return found;
   }
 
+  /** Tolerates servers the test killed: what cannot be cleaned up went down with them. */
   async dispose(): Promise<void> {
     await Promise.all([...this.apps].map((app) => this.stop(app)));
-    const keys = await this.keys();
-    if (keys.length > 0) await this.redis.del(...keys);
-    await this.redis.quit();
-    await this.pg.end();
-    const admin = new Client({ connectionString: requireEnv('DATABASE_URL') });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
-    await admin.end();
+    const keys = await this.keys().catch(() => []);
+    if (keys.length > 0) await this.redis.del(...keys).catch(() => undefined);
+    this.redis.disconnect();
+    await this.pg.end().catch(() => undefined);
+    const admin = new Client({ connectionString: this.server });
+    try {
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
+    } catch (error) {
+      if (this.server === requireEnv('DATABASE_URL')) throw error;
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
   }
 }
 
