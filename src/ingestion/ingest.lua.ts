@@ -19,40 +19,41 @@
  */
 export const INGEST_LUA = `
 local MAXINT = 9007199254740991
-local function int(v, min)
-  local n = tonumber(v)
-  if n == nil or n ~= n or n < min or n > MAXINT or n ~= math.floor(n) then return nil end
-  return n
-end
 local function bad(what)
   return redis.error_reply('TALLY_BADARG ' .. what .. '; nothing was written')
 end
+local function whole(v, min)
+  local n = tonumber(v)
+  if n == nil or n % 1 ~= 0 or n < min or n > MAXINT then return nil end
+  return n
+end
 local grace = tonumber(ARGV[1])
-local maxLate = int(ARGV[2], 0)
-local margin = int(ARGV[3], 0)
-local nw = int(ARGV[4], 0)
-if grace == nil or grace ~= grace or grace < 0 or grace > MAXINT or maxLate == nil
-    or margin == nil or nw == nil then
+local maxLate = whole(ARGV[2], 0)
+local margin = whole(ARGV[3], 0)
+local nw = whole(ARGV[4], 0)
+if grace == nil or not (grace >= 0 and grace <= MAXINT) or maxLate == nil or margin == nil
+    or nw == nil then
   return bad('settings')
 end
 if #KEYS ~= 2 + 2 * nw then return bad('key count') end
 local a = 5
 for w = 1, nw do
-  local n = int(ARGV[a + 1], 1)
-  if int(ARGV[a], -MAXINT) == nil or n == nil then return bad('window ' .. w) end
+  local n = whole(ARGV[a + 1], 1)
+  if whole(ARGV[a], -MAXINT) == nil or n == nil then return bad('window ' .. w) end
   a = a + 2
+  -- Inlined, not whole(): this runs per event. x % 1 is NaN for NaN and infinities, so
+  -- ~= 0 refuses them with fractions; sums of non-negative values bound each one.
   local tokens, tin, tout, lat = 0, 0, 0, 0
   for i = 1, n do
-    if ARGV[a + 7] == nil then return bad('argument count') end
-    if ARGV[a] == '' or ARGV[a + 5] == '' or ARGV[a + 7] == '' then
-      return bad('empty eventId, endpoint or event of window ' .. w)
+    local tk, ti, to, l = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
+      tonumber(ARGV[a + 4])
+    if not (tk and ti and to and l and ARGV[a + 7]) or ARGV[a] == '' or ARGV[a + 5] == ''
+        or ARGV[a + 7] == '' or tk % 1 ~= 0 or ti % 1 ~= 0 or to % 1 ~= 0 or l % 1 ~= 0
+        or tk < 0 or ti < 0 or to < 0 or l < -1 then
+      return bad('event ' .. i .. ' of window ' .. w)
     end
-    local tk, ti, to, l = int(ARGV[a + 1], 0), int(ARGV[a + 2], 0), int(ARGV[a + 3], 0),
-      int(ARGV[a + 4], -1)
-    if tk == nil or ti == nil or to == nil or l == nil then
-      return bad('count of event ' .. i .. ' of window ' .. w)
-    end
-    tokens, tin, tout, lat = tokens + tk, tin + ti, tout + to, lat + math.max(l, 0)
+    tokens, tin, tout = tokens + tk, tin + ti, tout + to
+    if l > 0 then lat = lat + l end
     a = a + 8
   end
   if tokens > MAXINT or tin > MAXINT or tout > MAXINT or lat > MAXINT then
