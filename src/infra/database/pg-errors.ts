@@ -25,7 +25,7 @@ export class DatabaseUnavailableError extends DomainError {
     this.name = 'DatabaseUnavailableError';
     this.cause = cause;
     // For logs only: the problem sent to clients carries `detail`, never this message.
-    this.message = `Postgres is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`;
+    this.message = `Postgres is unavailable: ${errorLike(cause)?.message ?? String(cause)}`;
   }
 }
 
@@ -77,24 +77,40 @@ const UNAVAILABLE_MESSAGES = [
  */
 export function isPostgresUnavailable(error: unknown): boolean {
   const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current instanceof Error && !seen.has(current)) {
+  let current = errorLike(error);
+  while (current && !seen.has(current)) {
     seen.add(current);
     if (isUnavailableCause(current)) return true;
-    const wrapped = current as Error & { driverError?: unknown; errors?: unknown[] };
-    current =
-      wrapped.driverError ??
-      wrapped.cause ??
-      (Array.isArray(wrapped.errors) ? wrapped.errors[0] : undefined);
+    const { driverError, cause, errors } = current;
+    current = errorLike(driverError ?? cause ?? (Array.isArray(errors) ? errors[0] : undefined));
   }
   return false;
 }
 
-function isUnavailableCause(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
+interface ErrorLike {
+  message: string;
+  code?: unknown;
+  driverError?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+/**
+ * Read by shape, not `instanceof Error`: errors made by Node's own socket code come from
+ * another realm under Jest's module sandbox, and would not pass the check there.
+ */
+function errorLike(value: unknown): ErrorLike | undefined {
+  return typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string'
+    ? (value as ErrorLike)
+    : undefined;
+}
+
+function isUnavailableCause({ code, message }: ErrorLike): boolean {
   if (typeof code === 'string') {
     if (code.startsWith('08') && code.length === 5) return true;
     if (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code)) return true;
   }
-  return UNAVAILABLE_MESSAGES.some((m) => error.message.startsWith(m));
+  return UNAVAILABLE_MESSAGES.some((m) => message.startsWith(m));
 }
