@@ -110,6 +110,12 @@ describe('Postgres unreachable', () => {
       const refused = await consume();
       expect(refused.status).toBe(429);
       expect(refused.headers['retry-after']).toBeDefined();
+      const tokenDuringOutage = await app.inject({
+        method: 'POST',
+        url: '/v1/auth/token',
+        headers: { 'x-api-key': key },
+      });
+      expect(tokenDuringOutage.statusCode).toBe(200);
       const status = await request(app, 'GET', '/v1/quotas/status?customerId=q-1', asKey(key));
       expect(status.status).toBe(200);
       expect(status.body.limits[0]).toMatchObject({ limit: 3, remaining: 0 });
