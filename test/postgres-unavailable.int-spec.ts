@@ -88,7 +88,10 @@ describe('Postgres unreachable', () => {
       body: { limit: 3, period: '1h', algorithm: 'fixed' },
     });
     expect(put.status).toBe(200);
-    // Everything read once, as a producer's first requests would.
+    // Everything read once, as a producer's first requests would. The second instance
+    // has read the key but never the tenant's quota definitions.
+    const other = await stack.start({ APP_ROLE: 'api' });
+    expect((await ingest(other, key, oneEvent())).status).toBe(202);
     expect((await ingest(app, key, oneEvent())).status).toBe(202);
     expect((await request(app, 'GET', '/v1/windows', asBearer)).status).toBe(200);
     expect((await consume()).body).toMatchObject({ allowed: true, remaining: 2 });
@@ -116,6 +119,12 @@ describe('Postgres unreachable', () => {
         headers: { 'x-api-key': key },
       });
       expect(tokenDuringOutage.statusCode).toBe(200);
+      // An instance with nothing to fall back on cannot judge: the failure policy (open).
+      const unjudged = await request(other, 'POST', '/v1/quotas/consume', {
+        ...asKey(key),
+        body: { customerId: 'q-1', metric: 'calls', units: 1 },
+      });
+      expect(unjudged).toMatchObject({ status: 200, body: { allowed: true, enforced: false } });
       const status = await request(app, 'GET', '/v1/quotas/status?customerId=q-1', asKey(key));
       expect(status.status).toBe(200);
       expect(status.body.limits[0]).toMatchObject({ limit: 3, remaining: 0 });
@@ -143,6 +152,7 @@ describe('Postgres unreachable', () => {
       expectUnavailable(await consume());
     });
 
+    await stack.stop(other);
     // Back: the same instance recovers by itself.
     await eventually(async () => expect((await ingest(app, key, oneEvent())).status).toBe(202));
     expect((await request(app, 'GET', '/v1/windows', asKey(key))).status).toBe(200);

@@ -81,14 +81,16 @@ describe('fault: Postgres stopped (-m immediate) for 30 s, then started', () => 
     );
 
     // A gateway asking before each call for customer q: one check at a time, so the
-    // decisions must follow the limit exactly, whichever instance answers.
+    // decisions must follow the limit exactly, whichever instance answers. It alternates
+    // between the instances, so each has read the definitions before the outage: an
+    // instance that never has falls to QUOTA_FAILURE_POLICY (postgres-unavailable.int-spec.ts).
     const quotaAnswers = new Answers();
     const decisions: { phase: Phase; status: number; remaining?: number }[] = [];
     let checking = true;
     const gateway = (async () => {
-      while (checking) {
+      for (let check = 0; checking; check++) {
         const at = phase;
-        const reply = await request(next(), 'POST', '/v1/quotas/consume', {
+        const reply = await request(apps[check % apps.length], 'POST', '/v1/quotas/consume', {
           ...as,
           body: { customerId: 'q', metric: 'calls', units: 1 },
         });
