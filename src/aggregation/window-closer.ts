@@ -21,6 +21,9 @@ import { latestDueEnd, windowEndOf } from './window-math';
 
 type ReleaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
 
+/** After a failed pass (Postgres or Redis away), the next waits this long, as the worker's retry. */
+const FAILURE_BACKOFF_MS = 1000;
+
 /**
  * Every CLOSER_INTERVAL_MS, for each shard with work: take the shard's Redlock, write
  * each due window's totals to Postgres (SET semantics, version + 1), recompute the
@@ -33,6 +36,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly releaseFlushed: ReleaseCommand;
   private readonly releaseRecomputed: ReleaseCommand;
   private running?: Promise<void>;
+  private resumeAtMs = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -64,11 +68,18 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     await this.running;
   }
 
-  /** One pass; overlapping ticks are skipped, not queued. */
+  /**
+   * One pass; overlapping ticks are skipped, not queued. After a failure the ticks of the
+   * next FAILURE_BACKOFF_MS are skipped too: an outage costs one attempt and one warning a
+   * second, whatever CLOSER_INTERVAL_MS is, and the closer resumes by itself.
+   */
   async tick(): Promise<void> {
-    if (this.running) return;
+    if (this.running || Date.now() < this.resumeAtMs) return;
     this.running = this.closeAll()
-      .catch((error: Error) => this.logger.warn(`closer pass failed: ${error.message}`))
+      .catch((error: Error) => {
+        this.logger.warn(`closer pass failed: ${error.message}`);
+        this.resumeAtMs = Date.now() + FAILURE_BACKOFF_MS;
+      })
       .finally(() => (this.running = undefined));
     await this.running;
   }

@@ -18,6 +18,8 @@ export interface AppConfig {
   instanceId: string;
   databaseUrl: string;
   databasePoolSize: number;
+  /** The longest a query waits for a pool connection (a new one, or a busy pool's) before it is a 503. */
+  databaseConnectTimeoutMs: number;
   redisUrl: string;
   /** Namespaces every Redis key and channel, so tests (and tenants of one Redis) can share it. */
   redisKeyPrefix: string;
@@ -33,6 +35,11 @@ export interface AppConfig {
   apiKeySecret: string;
   /** How long an instance trusts what it read about a key: the bound on revocation and deactivation delay. */
   apiKeyCacheMs: number;
+  /**
+   * While Postgres is unreachable, how old what an instance read about a key may grow and
+   * still be trusted; beyond it, 503. Revocations and deactivations wait for Postgres meanwhile.
+   */
+  apiKeyStaleMs: number;
   jwt: {
     secret: string;
     ttlSeconds: number;
@@ -78,6 +85,8 @@ export interface AppConfig {
     failurePolicy: 'open' | 'closed';
     /** How long an instance keeps quota definitions before reading them again. */
     cacheMs: number;
+    /** While Postgres is unreachable, how old quota definitions may grow and still be enforced. */
+    staleMs: number;
     /** A limiter call slower than this counts as Redis being unreachable. */
     redisTimeoutMs: number;
     /**

@@ -91,6 +91,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     instanceId: (e.INSTANCE_ID as string | undefined) ?? defaultInstanceId(),
     databaseUrl: str('DATABASE_URL'),
     databasePoolSize: num('DATABASE_POOL_SIZE'),
+    databaseConnectTimeoutMs: num('DATABASE_CONNECT_TIMEOUT_MS'),
     redisUrl: str('REDIS_URL'),
     redisKeyPrefix: str('REDIS_KEY_PREFIX'),
     redisCommandTimeoutMs: num('REDIS_COMMAND_TIMEOUT_MS'),
@@ -101,6 +102,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
         : parseNetworks('ADMIN_ALLOWED_IPS', str('ADMIN_ALLOWED_IPS')),
     apiKeySecret: str('API_KEY_SECRET'),
     apiKeyCacheMs: num('API_KEY_CACHE_SECONDS') * 1000,
+    apiKeyStaleMs: num('API_KEY_STALE_SECONDS') * 1000,
     jwt: { secret: str('JWT_SECRET'), ttlSeconds: num('JWT_TTL_SECONDS') },
     encryption: parseEncryptionKeys(
       str('ENCRYPTION_KEY'),
@@ -139,6 +141,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     quota: {
       failurePolicy: str('QUOTA_FAILURE_POLICY') as 'open' | 'closed',
       cacheMs: num('QUOTA_CACHE_SECONDS') * 1000,
+      staleMs: num('QUOTA_STALE_SECONDS') * 1000,
       redisTimeoutMs: num('QUOTA_REDIS_TIMEOUT_MS'),
       apiKeyRates: {
         requests: rate(e, 'API_KEY_RATE_LIMIT', 'API_KEY_RATE_PERIOD_SECONDS'),

@@ -18,8 +18,15 @@ export const SYSTEM_DB_ROLE = 'tally_system';
  * Without `role`, connections act as the user of the URL (the owner: migrations, seeds).
  * With it, every connection of the pool switches to that role as it opens, before the
  * pool hands it out, so no query of the service ever runs with the owner's rights.
+ * `connectTimeoutMs` bounds the wait for a connection, new or from a busy pool (pg's
+ * default is to wait forever).
  */
-export function dataSourceOptions(url: string, poolSize = 10, role?: string): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  poolSize = 10,
+  role?: string,
+  connectTimeoutMs?: number,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -32,6 +39,7 @@ export function dataSourceOptions(url: string, poolSize = 10, role?: string): Da
     extra: {
       max: poolSize,
       application_name: 'tally',
+      ...(connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: connectTimeoutMs }),
       ...(role === undefined ? {} : { options: `-c role=${role}` }),
     },
   };

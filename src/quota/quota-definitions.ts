@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { CLOCK, type Clock } from '../common/clock';
-import { ExpiringCache } from '../common/cache/expiring-cache';
+import { LoadingCache } from '../common/cache/loading-cache';
 import { DefinitionChanges } from './definition-changes';
 import type { Metric } from './metric';
 import type { Quota } from './quota.entity';
@@ -13,11 +13,13 @@ import { type AppliedQuota, QuotaSnapshot } from './quota-snapshot';
  * Quota definitions. Consume reads them from a snapshot of the whole tenant's definitions,
  * loaded in one query and kept for QUOTA_CACHE_SECONDS: a cache per customer sent a large
  * share of checks to Postgres once a tenant had many customers (docs/performance.md). A
- * change is announced to every instance, which drops its snapshot of that tenant.
+ * change is announced to every instance, which reloads its snapshot of that tenant before
+ * the next check. While Postgres is unreachable, the last snapshot stays in force for up
+ * to QUOTA_STALE_SECONDS, so checks keep their exact limits through an outage.
  */
 @Injectable()
 export class QuotaDefinitions {
-  private readonly snapshots: ExpiringCache<QuotaSnapshot>;
+  private readonly snapshots: LoadingCache<QuotaSnapshot>;
 
   constructor(
     private readonly repository: QuotaRepository,
@@ -25,9 +27,16 @@ export class QuotaDefinitions {
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) clock: Clock,
   ) {
-    this.snapshots = new ExpiringCache(config.quota.cacheMs, clock);
+    this.snapshots = new LoadingCache({
+      freshMs: config.quota.cacheMs,
+      staleMs: config.quota.staleMs,
+      clock,
+    });
+    // Expired rather than dropped: if Postgres cannot be read when the change is heard
+    // (another instance wrote it through a path this one lacks, or a Redis reconnect said
+    // "anything may have changed"), the last limits beat none.
     changes.onChange((tenantId) =>
-      tenantId === null ? this.snapshots.deleteWhere(() => true) : this.snapshots.delete(tenantId),
+      tenantId === null ? this.snapshots.expireAll() : this.snapshots.expire(tenantId),
     );
   }
 

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import { ExpiringCache } from '../common/cache/expiring-cache';
+import { LoadingCache } from '../common/cache/loading-cache';
 import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -30,7 +30,10 @@ export interface CreatedKey {
   createdAt: Date;
 }
 
-/** What authentication needs to know about a key, cached for API_KEY_CACHE_SECONDS. */
+/**
+ * What authentication needs to know about a key, cached for API_KEY_CACHE_SECONDS, and
+ * served for up to API_KEY_STALE_SECONDS while Postgres is unreachable (docs/multi-tenancy.md).
+ */
 export interface KeyState {
   principal: Principal;
   revoked: boolean;
@@ -43,7 +46,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 @Injectable()
 export class ApiKeysService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ApiKeysService.name);
-  private readonly states: ExpiringCache<KeyState | null>;
+  private readonly states: LoadingCache<KeyState | null>;
   private readonly lastNoted = new Map<string, number>();
   private readonly pendingNotes = new Set<Promise<void>>();
 
@@ -53,7 +56,11 @@ export class ApiKeysService implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.states = new ExpiringCache(config.apiKeyCacheMs, clock);
+    this.states = new LoadingCache({
+      freshMs: config.apiKeyCacheMs,
+      staleMs: config.apiKeyStaleMs,
+      clock,
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -174,9 +181,12 @@ export class ApiKeysService implements BeforeApplicationShutdown {
     this.pendingNotes.add(note);
   }
 
-  /** After a revocation or a tenant's deactivation: this instance stops trusting what it read. */
+  /**
+   * After a revocation or a tenant's deactivation: this instance stops trusting what it
+   * read, and will not fall back on it either, since it knows it changed.
+   */
   forgetCached(): void {
-    this.states.deleteWhere(() => true);
+    this.states.clear();
   }
 }
 

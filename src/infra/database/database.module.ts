@@ -19,7 +19,12 @@ import { TenantDatabase } from './tenant-database';
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        dataSourceOptions(config.databaseUrl, config.databasePoolSize, APP_DB_ROLE),
+        dataSourceOptions(
+          config.databaseUrl,
+          config.databasePoolSize,
+          APP_DB_ROLE,
+          config.databaseConnectTimeoutMs,
+        ),
       dataSourceFactory: async (options) => {
         const { url } = options as { url: string };
         await migrateAsOwner(url);
