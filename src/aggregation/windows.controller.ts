@@ -21,8 +21,13 @@ export class WindowsController {
   @Get()
   @RequireScope('read')
   @ApiQuery({ name: 'customerId', required: false })
-  @ApiQuery({ name: 'from', required: false, description: 'ISO time, inclusive (window start)' })
-  @ApiQuery({ name: 'to', required: false, description: 'ISO time, exclusive (window start)' })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    description:
+      'Window start, inclusive: an RFC 3339 date-time naming an exact instant (as event timestamps)',
+  })
+  @ApiQuery({ name: 'to', required: false, description: 'Window start, exclusive; the same form' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiOkResponse({ schema: openApi(windowPageSchema) })

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
+import { instantOf, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { toWindowView, type WindowView } from './window-view';
 import { WindowsRepository } from './windows.repository';
@@ -25,8 +26,13 @@ export class WindowsService {
   constructor(private readonly windows: WindowsRepository) {}
 
   async list(scope: TenantScope, params: ListWindowsParams, nowMs: number): Promise<WindowPage> {
-    const toMs = params.to ? Date.parse(params.to) : nowMs;
-    const fromMs = params.from ? Date.parse(params.from) : toMs - DAY_MS;
+    const toMs = params.to ? instantOf(params.to) : nowMs;
+    // No window starts in the first millisecond of year 1, and the repository's exclusive
+    // lower bound (from - 1 ms) must stay an instant Postgres can read.
+    const fromMs = Math.max(
+      params.from ? instantOf(params.from) : toMs - DAY_MS,
+      MIN_INSTANT_MS + 1,
+    );
     if (fromMs >= toMs) {
       throw new DomainError(ErrorCode.ValidationFailed, '`from` must be before `to`.', {
         errors: [{ path: '/from', message: 'must be before to' }],

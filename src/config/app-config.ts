@@ -23,6 +23,11 @@ export interface AppConfig {
   redisUrl: string;
   /** Namespaces every Redis key and channel, so tests (and tenants of one Redis) can share it. */
   redisKeyPrefix: string;
+  /**
+   * A command on the shared connection with no answer within this fails (the request
+   * answers 503 + Retry-After) instead of waiting for a stalled Redis.
+   */
+  redisCommandTimeoutMs: number;
   adminToken: string;
   /** Where operator (X-Admin-Token) calls may come from; null: anywhere. */
   adminAllowedNetworks: Network[] | null;

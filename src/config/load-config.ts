@@ -94,6 +94,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     databaseConnectTimeoutMs: num('DATABASE_CONNECT_TIMEOUT_MS'),
     redisUrl: str('REDIS_URL'),
     redisKeyPrefix: str('REDIS_KEY_PREFIX'),
+    redisCommandTimeoutMs: num('REDIS_COMMAND_TIMEOUT_MS'),
     adminToken: str('ADMIN_TOKEN'),
     adminAllowedNetworks:
       e.ADMIN_ALLOWED_IPS === undefined

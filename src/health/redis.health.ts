@@ -10,13 +10,20 @@ export class RedisHealthIndicator {
     private readonly indicator: HealthIndicatorService,
   ) {}
 
-  async check(key: string) {
+  /** Down when PING fails or has no answer within `timeoutMs` (a stalled Redis). */
+  async check(key: string, timeoutMs: number) {
     const check = this.indicator.check(key);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      await this.redis.ping();
+      await Promise.race([this.redis.ping(), late]);
       return check.up();
     } catch (error) {
       return check.down({ message: (error as Error).message });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

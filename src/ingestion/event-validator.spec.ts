@@ -77,6 +77,8 @@ describe('EventValidator', () => {
     [{ timestamp: '2026-11-21T10:05:00.001Z' }, '/timestamp', /future/],
     [{ timestamp: '2026-10-01T00:00:00Z' }, '/timestamp', /retention/],
     [{ timestamp: '2026-11-21 10:00' }, '/timestamp', /date-time/],
+    [{ timestamp: '2026-11-20T23:59:60Z' }, '/timestamp', /exact instant.*leap second/],
+    [{ timestamp: '0000-01-01T00:00:00Z' }, '/timestamp', /exact instant from 0001-01-01/],
     [{ metadata: { latencyMs: 1.5 } }, '/metadata/latencyMs', /integer/],
     [{ metadata: { outputTokens: -1 } }, '/metadata/outputTokens', />= 0/],
     [{ metadata: { blob: 'x'.repeat(300) } }, '/metadata', /exceeds 200 bytes/],
@@ -86,6 +88,17 @@ describe('EventValidator', () => {
     const error = refusal({ ...base, ...change });
     expect(error.code).toBe(ErrorCode.ValidationFailed);
     expect(error.extras.errors).toEqual([{ path, message: expect.stringMatching(message) }]);
+  });
+
+  it('reads an offset timestamp as its exact instant, whatever form of offset', () => {
+    const events = validator.validate(
+      ['2026-11-21T14:59:59+05', '2026-11-21T15:29:59+0530', '2026-11-21 09:59:59z'].map(
+        (timestamp, i) => ({ ...base, eventId: `e-${i}`, timestamp }),
+      ),
+      'tenant-a',
+      NOW,
+    );
+    expect(events.map((e) => e.timestampMs)).toEqual([NOW - 1000, NOW - 1000, NOW - 1000]);
   });
 
   it('refuses what Postgres cannot store: NUL and unpaired surrogates, in metadata and labels', () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Ajv } from 'ajv';
 import { addFormats } from '../common/validation/ajv-formats';
+import { instantOf } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-error';
 import { firstPerPath, toFieldError } from '../common/validation/validate-body';
@@ -93,7 +94,7 @@ export class EventValidator {
     base: string,
     errors: FieldError[],
   ): MeteringEvent | undefined {
-    const timestampMs = Date.parse(raw.timestamp);
+    const timestampMs = instantOf(raw.timestamp);
     const { maxFutureSkewMs, retentionMs, metadataLimitBytes } = this.config.ingest;
     if (timestampMs > nowMs + maxFutureSkewMs) {
       errors.push({

@@ -18,7 +18,11 @@ export const meteringEventSchema = {
     timestamp: {
       type: 'string',
       format: 'date-time',
-      description: 'RFC 3339 time of the call, with a zone.',
+      description:
+        'RFC 3339 time of the call, with a zone (`Z` or an offset). It must name an exact ' +
+        'instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z: a leap second ' +
+        '(`23:59:60`) is refused with a 400, not moved to a neighbouring second. Kept to ' +
+        'the millisecond; further digits are dropped.',
     },
     tenantId: { type: 'string', format: 'uuid', description: 'Optional; must match the key.' },
     customerId: label(128),

@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { Metrics } from '../metrics/metrics';
@@ -47,6 +48,47 @@ describe('IngestBatcher', () => {
     expect(calls).toEqual([{ shard: 2, ids: ['1', '2', '3', '4'] }]);
     await Promise.all([full, batcher.submit(3, [ev('x')], 0)]);
     expect(calls[1]).toEqual({ shard: 3, ids: ['x'] });
+  });
+
+  it('sends each request of a refused call alone: only the one carrying the cause fails', async () => {
+    const calls: string[][] = [];
+    const script = {
+      run: async (_shard: number, events: MeteringEvent[]) => {
+        calls.push(events.map((e) => e.eventId));
+        if (events.some((e) => e.eventId === 'poison')) {
+          throw new (ReplyError as new (m: string) => Error)('TALLY_BADARG count of event 1');
+        }
+        return events.map(() => IngestOutcome.Counted);
+      },
+    };
+    const batcher = new IngestBatcher(config, script as unknown as IngestScript, new Metrics());
+    const [a, poisoned, b] = await Promise.allSettled([
+      batcher.submit(1, [ev('a')], 0),
+      batcher.submit(1, [ev('poison')], 0),
+      batcher.submit(1, [ev('b')], 0),
+    ]);
+    expect(calls[0]).toEqual(['a', 'poison', 'b']);
+    expect(calls.slice(1).sort()).toEqual([['a'], ['b'], ['poison']]);
+    expect(a).toEqual({ status: 'fulfilled', value: [IngestOutcome.Counted] });
+    expect(b).toEqual({ status: 'fulfilled', value: [IngestOutcome.Counted] });
+    expect(poisoned).toMatchObject({ status: 'rejected', reason: { message: /TALLY_BADARG/ } });
+  });
+
+  it('fails every waiter of a batch whose call could not reach Redis, without retrying', async () => {
+    let calls = 0;
+    const script = {
+      run: () => {
+        calls++;
+        return Promise.reject(new Error('Command timed out'));
+      },
+    };
+    const batcher = new IngestBatcher(config, script as unknown as IngestScript, new Metrics());
+    const results = await Promise.allSettled([
+      batcher.submit(1, [ev('a')], 0),
+      batcher.submit(1, [ev('b')], 0),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(calls).toBe(1);
   });
 
   it('fails every waiter of a batch whose call failed, and drains on shutdown', async () => {

@@ -1,6 +1,7 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
+import { classifyIngestFailure } from './ingest-failure';
 import { IngestScript } from './ingest-script';
 import { IngestOutcome, MeteringEvent } from './metering-event';
 
@@ -21,9 +22,15 @@ interface ShardQueue {
  * Collects the events of concurrent requests for a few milliseconds and sends each
  * shard's collection as one script call: under load, one Redis round trip carries
  * hundreds of requests' events instead of one each.
+ *
+ * A merged call that Redis refuses (`rejected`, ingest-failure.ts: the script checks
+ * its arguments before writing, so it wrote nothing) is sent again request by request,
+ * so only the request that carries the cause fails, never the others merged with it
+ * (other tenants' too). A call that could not reach Redis (`unavailable`) fails all.
  */
 @Injectable()
 export class IngestBatcher implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(IngestBatcher.name);
   private readonly queues = new Map<number, ShardQueue>();
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -80,9 +87,25 @@ export class IngestBatcher implements BeforeApplicationShutdown {
           offset += waiter.events.length;
         }
       },
-      (error: unknown) => waiters.forEach((w) => w.reject(error)),
+      async (error: unknown) => {
+        if (waiters.length === 1 || classifyIngestFailure(error) === 'unavailable') {
+          waiters.forEach((w) => w.reject(error));
+          return;
+        }
+        this.logger.warn(
+          `a call merging ${waiters.length} requests was refused (${(error as Error).message}); ` +
+            'sending each request alone',
+        );
+        await Promise.all(waiters.map((w) => this.runAlone(shard, w)));
+      },
     );
     this.inFlight.add(call);
     void call.finally(() => this.inFlight.delete(call));
+  }
+
+  private runAlone(shard: number, waiter: Waiter): Promise<void> {
+    return this.script
+      .run(shard, waiter.events, waiter.receivedAtMs)
+      .then(waiter.resolve, waiter.reject);
   }
 }

@@ -2,8 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { windowEndOf, windowStartOf } from '../aggregation/window-math';
+import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
+import { IngestArgumentError } from './ingest-failure';
 import { INGEST_LUA } from './ingest.lua';
 import { IngestOutcome, MeteringEvent, StreamedEvent } from './metering-event';
 
@@ -31,11 +33,27 @@ export class IngestScript {
     this.command = client.tallyIngest.bind(redis);
   }
 
+  /**
+   * Every argument is checked here before anything is sent, and again by the script
+   * before its first write (ingest.lua.ts): a call either runs whole or changes nothing.
+   * A value that fails is an IngestArgumentError (`rejected`, see ingest-failure.ts).
+   */
   async run(
     shard: number,
     events: MeteringEvent[],
     receivedAtMs: number,
   ): Promise<IngestOutcome[]> {
+    const { keys, args, order } = this.call(shard, events, receivedAtMs);
+    const scriptOrder = await this.command(keys.length, ...keys, ...args);
+    const outcomes = new Array<IngestOutcome>(events.length);
+    scriptOrder.forEach((outcome, k) => (outcomes[order[k]] = outcome));
+    return outcomes;
+  }
+
+  /** What `run` sends: KEYS, ARGV, and for each event in ARGV its position in `events`. */
+  call(shard: number, events: MeteringEvent[], receivedAtMs: number) {
+    if (!isCount(receivedAtMs)) throw new IngestArgumentError('receivedAtMs is not a time');
+    checkEvents(events);
     const groups = this.groupByWindow(shard, events);
     const keys = [this.layout.stream(shard), this.layout.openIndex(shard)];
     const { graceMs, maxLatenessMs, retentionMarginMs } = this.config.window;
@@ -54,15 +72,12 @@ export class IngestScript {
           e.latencyMs ?? -1,
           e.endpoint,
           e.model ?? '',
-          JSON.stringify(toStreamed(e, receivedAtMs)),
+          streamJson(e, receivedAtMs),
         );
         order.push(position);
       }
     }
-    const scriptOrder = await this.command(keys.length, ...keys, ...args);
-    const outcomes = new Array<IngestOutcome>(events.length);
-    scriptOrder.forEach((outcome, k) => (outcomes[order[k]] = outcome));
-    return outcomes;
+    return { keys, args, order };
   }
 
   private groupByWindow(shard: number, events: MeteringEvent[]): WindowGroup[] {
@@ -92,8 +107,44 @@ export class IngestScript {
   }
 }
 
-function toStreamed(e: MeteringEvent, receivedAtMs: number): StreamedEvent {
-  return {
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+const isLabel = (s: unknown): s is string => typeof s === 'string' && s.length > 0;
+
+/**
+ * What the script and the window keys need of each event, whoever built it; throws an
+ * IngestArgumentError. Counts are safe integers: Lua reads numbers as doubles, and
+ * HINCRBY refuses anything else.
+ */
+export function checkEvents(events: MeteringEvent[]): void {
+  events.forEach(checkEvent);
+}
+
+function checkEvent(e: MeteringEvent, index: number): void {
+  const fail = (what: string) => {
+    throw new IngestArgumentError(`event ${index} of the call: ${what}`);
+  };
+  if (![e.eventId, e.tenantId, e.customerId, e.endpoint].every(isLabel)) {
+    fail('eventId, tenantId, customerId and endpoint must be non-empty strings');
+  }
+  if (e.model !== undefined && !isLabel(e.model)) fail('model must be a non-empty string');
+  if (
+    !Number.isSafeInteger(e.timestampMs) ||
+    e.timestampMs < MIN_INSTANT_MS ||
+    e.timestampMs > MAX_INSTANT_MS
+  ) {
+    fail('timestampMs is not an instant of years 0001 to 9999');
+  }
+  if (![e.tokens, e.inputTokens, e.outputTokens].every(isCount)) {
+    fail('tokens, inputTokens and outputTokens must be safe integers >= 0');
+  }
+  if (e.latencyMs !== undefined && !isCount(e.latencyMs)) {
+    fail('latencyMs must be a safe integer >= 0');
+  }
+  if (e.metadata === null || typeof e.metadata !== 'object') fail('metadata must be an object');
+}
+
+function streamJson(e: MeteringEvent, receivedAtMs: number): string {
+  const streamed: StreamedEvent = {
     i: e.eventId,
     t: e.tenantId,
     c: e.customerId,
@@ -102,4 +153,9 @@ function toStreamed(e: MeteringEvent, receivedAtMs: number): StreamedEvent {
     m: e.metadata,
     r: receivedAtMs,
   };
+  try {
+    return JSON.stringify(streamed);
+  } catch (error) {
+    throw new IngestArgumentError(`event ${e.eventId}: ${(error as Error).message}`);
+  }
 }

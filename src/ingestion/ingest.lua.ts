@@ -9,16 +9,62 @@
  * Time comes from Redis so every instance judges lateness by the same clock. Events
  * past max lateness skip Redis counting and only go to the stream: Postgres owns
  * their window (the persistence worker asks for a recompute).
+ *
+ * Redis does not roll a script back: a command that fails halfway leaves the writes
+ * before it. So a first pass reads every argument before the first write — numbers
+ * that are whole and within range (counts >= 0, latency >= -1, sums a double holds
+ * exactly), ids and JSON non-empty, the counts of keys and arguments as the window
+ * count says — and answers TALLY_BADARG, having written nothing, if one is not.
  * Returns one outcome per event, in order (see IngestOutcome).
  */
 export const INGEST_LUA = `
+local MAXINT = 9007199254740991
+local function bad(what)
+  return redis.error_reply('TALLY_BADARG ' .. what .. '; nothing was written')
+end
+local function whole(v, min)
+  local n = tonumber(v)
+  if n == nil or n % 1 ~= 0 or n < min or n > MAXINT then return nil end
+  return n
+end
+local grace = tonumber(ARGV[1])
+local maxLate = whole(ARGV[2], 0)
+local margin = whole(ARGV[3], 0)
+local nw = whole(ARGV[4], 0)
+if grace == nil or not (grace >= 0 and grace <= MAXINT) or maxLate == nil or margin == nil
+    or nw == nil then
+  return bad('settings')
+end
+if #KEYS ~= 2 + 2 * nw then return bad('key count') end
+local a = 5
+for w = 1, nw do
+  local n = whole(ARGV[a + 1], 1)
+  if whole(ARGV[a], -MAXINT) == nil or n == nil then return bad('window ' .. w) end
+  a = a + 2
+  -- Inlined, not whole(): this runs per event. x % 1 is NaN for NaN and infinities, so
+  -- ~= 0 refuses them with fractions; sums of non-negative values bound each one.
+  local tokens, tin, tout, lat = 0, 0, 0, 0
+  for i = 1, n do
+    local tk, ti, to, l = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
+      tonumber(ARGV[a + 4])
+    if not (tk and ti and to and l and ARGV[a + 7]) or ARGV[a] == '' or ARGV[a + 5] == ''
+        or ARGV[a + 7] == '' or tk % 1 ~= 0 or ti % 1 ~= 0 or to % 1 ~= 0 or l % 1 ~= 0
+        or tk < 0 or ti < 0 or to < 0 or l < -1 then
+      return bad('event ' .. i .. ' of window ' .. w)
+    end
+    tokens, tin, tout = tokens + tk, tin + ti, tout + to
+    if l > 0 then lat = lat + l end
+    a = a + 8
+  end
+  if tokens > MAXINT or tin > MAXINT or tout > MAXINT or lat > MAXINT then
+    return bad('sums of window ' .. w)
+  end
+end
+if a - 1 ~= #ARGV then return bad('argument count') end
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local grace = tonumber(ARGV[1])
-local maxLate = tonumber(ARGV[2])
-local margin = tonumber(ARGV[3])
-local nw = tonumber(ARGV[4])
-local a = 5
+a = 5
 local out = {}
 local fresh = {}
 for w = 1, nw do

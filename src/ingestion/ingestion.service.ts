@@ -5,6 +5,8 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { Metrics } from '../metrics/metrics';
 import { StreamBacklog } from '../persistence/stream-backlog';
 import { IngestBatcher } from './ingest-batcher';
+import { classifyIngestFailure } from './ingest-failure';
+import { checkEvents } from './ingest-script';
 import { IngestOutcome, MeteringEvent } from './metering-event';
 
 export interface IngestResult {
@@ -26,8 +28,10 @@ export class IngestionService {
   /**
    * Counts the events once each. If Redis fails part-way, the caller gets a 503 and
    * retries the whole request: dedup turns the part already counted into duplicates.
+   * Events the script could not take fail the whole request before any shard's call.
    */
   async ingest(events: MeteringEvent[], receivedAtMs: number): Promise<IngestResult> {
+    checkEvents(events);
     if (this.backlog.isAboveHighWater()) {
       throw new DomainError(ErrorCode.Unavailable, 'Persistence is behind; retry shortly.', {
         retryAfterSeconds: 2,
@@ -46,6 +50,9 @@ export class IngestionService {
         [...byShard].map(([shard, list]) => this.batcher.submit(shard, list, receivedAtMs)),
       );
     } catch (error) {
+      // Refused by the script's checks although validated: a bug, answered 500 with an
+      // error id (the filter logs it); retrying would not help.
+      if (classifyIngestFailure(error) === 'rejected') throw error;
       this.logger.error(`ingest script failed: ${(error as Error).message}`);
       throw new DomainError(ErrorCode.Unavailable, 'The event store is unavailable; retry.', {
         retryAfterSeconds: 1,

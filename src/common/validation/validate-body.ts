@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { addFormats } from './ajv-formats';
+import { DATE_TIME_RULE } from './exact-instant';
 import { DomainError, ErrorCode, FieldError } from '../errors/domain-error';
 
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false });
@@ -29,7 +30,11 @@ function compile<T>(instance: Ajv, schema: object): (value: unknown) => T {
 }
 
 export function toFieldError(error: ErrorObject, base = ''): FieldError {
-  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  const params = error.params as {
+    missingProperty?: string;
+    additionalProperty?: string;
+    format?: string;
+  };
   if (error.keyword === 'required') {
     return {
       path: `${base}${error.instancePath}/${params.missingProperty}`,
@@ -41,6 +46,9 @@ export function toFieldError(error: ErrorObject, base = ''): FieldError {
       path: `${base}${error.instancePath}/${params.additionalProperty}`,
       message: 'is not a known field',
     };
+  }
+  if (error.keyword === 'format' && params.format === 'date-time') {
+    return { path: `${base}${error.instancePath}`, message: DATE_TIME_RULE };
   }
   return { path: `${base}${error.instancePath}`, message: error.message ?? 'is invalid' };
 }

@@ -7,6 +7,9 @@ import { LIMITER_REDIS, REDIS } from './redis.tokens';
  * `lazyConnect`: no connection until the first command, for a client a role may never
  * use. `offlineQueue: false`: a command that cannot be written at once fails at once.
  * `autoPipelining`: commands issued in the same event-loop turn leave in one write.
+ * `commandTimeoutMs`: a command with no answer by then fails ("Command timed out"),
+ * connected or not: a stalled Redis (paused, swapping, a long script) keeps the socket
+ * open, so only a timer ends the wait. Redis may still run the command later.
  */
 export function createRedis(
   config: AppConfig,
@@ -15,7 +18,13 @@ export function createRedis(
     lazyConnect = false,
     offlineQueue = true,
     autoPipelining = false,
-  }: { lazyConnect?: boolean; offlineQueue?: boolean; autoPipelining?: boolean } = {},
+    commandTimeoutMs,
+  }: {
+    lazyConnect?: boolean;
+    offlineQueue?: boolean;
+    autoPipelining?: boolean;
+    commandTimeoutMs?: number;
+  } = {},
 ): Redis {
   const logger = new Logger(`Redis:${name}`);
   const client = new Redis(config.redisUrl, {
@@ -30,19 +39,30 @@ export function createRedis(
     // would charge units for it after all. Ingest scripts are safe either way (dedup).
     autoResendUnfulfilledCommands: false,
     enableAutoPipelining: autoPipelining,
+    commandTimeout: commandTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
   client.on('error', (err: Error) => logger.warn(`connection error: ${err.message}`));
   return client;
 }
 
+/**
+ * Every command on a request path has a bound: the shared connection (ingest scripts,
+ * the readiness ping, and the closer's and locks' commands) REDIS_COMMAND_TIMEOUT_MS, the
+ * limiter's QUOTA_REDIS_TIMEOUT_MS, the bound the quota check already promised (the
+ * limiter also races its calls against it, and checks the connection first). The
+ * persistence worker's and the quota-change subscriber's own connections have none:
+ * no request waits on them, and a worker read abandoned by a timer would leave its
+ * entries pending until claimed.
+ */
 @Global()
 @Module({
   providers: [
     {
       provide: REDIS,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createRedis(config, 'commands'),
+      useFactory: (config: AppConfig) =>
+        createRedis(config, 'commands', { commandTimeoutMs: config.redisCommandTimeoutMs }),
     },
     {
       provide: LIMITER_REDIS,
@@ -51,7 +71,11 @@ export function createRedis(
       // Redis reads them at once (a quarter to a third less Redis CPU per check,
       // docs/performance.md), while the ingest path ran 1.17× faster at the median without it.
       useFactory: (config: AppConfig) =>
-        createRedis(config, 'limiter', { offlineQueue: false, autoPipelining: true }),
+        createRedis(config, 'limiter', {
+          offlineQueue: false,
+          autoPipelining: true,
+          commandTimeoutMs: config.quota.redisTimeoutMs,
+        }),
     },
   ],
   exports: [REDIS, LIMITER_REDIS],
