@@ -100,6 +100,6 @@ function toStreamed(e: MeteringEvent, receivedAtMs: number): StreamedEvent {
     ts: e.timestampMs,
     e: e.endpoint,
     m: e.metadata,
-    r: receivedAtMs,
+    r: e.receivedAtMs ?? receivedAtMs,
   };
 }
