@@ -90,18 +90,23 @@ describe('Spool', () => {
     expect((await spool.read(segments[1])).payloads).toEqual([record('after')]);
   });
 
-  it('refuses a record beyond SPOOL_MAX_BYTES, and takes records again once replayed ones are removed', async () => {
+  it('refuses a record beyond SPOOL_MAX_BYTES, says it is full, and takes records again once replayed ones are removed', async () => {
     const spool = await spoolOf({ SPOOL_MAX_BYTES: '4096' });
     const text = 'x'.repeat(1000);
     for (let i = 0; i < 4; i++) await spool.append(record(text));
+    expect(spool.hasRoom()).toBe(true);
     await expect(spool.append(record(text))).rejects.toBeInstanceOf(SpoolFullError);
     expect(spool.usedBytes()).toBe(4 * framed(text));
-    expect(spool.hasRoom()).toBe(true);
-    await spool.append(record('x'.repeat(4096 - 4 * framed(text) - FRAME_HEADER_BYTES)));
     expect(spool.hasRoom()).toBe(false);
     for (const segment of await spool.segmentsToReplay()) await spool.remove(segment);
     expect(spool.hasRoom()).toBe(true);
     await expect(spool.append(record(text))).resolves.toBeUndefined();
+  });
+
+  it('is full when its bytes reach the bound, without a refusal', async () => {
+    const spool = await spoolOf({ SPOOL_MAX_BYTES: '4096' });
+    await spool.append(record('x'.repeat(4096 - FRAME_HEADER_BYTES)));
+    expect(spool.hasRoom()).toBe(false);
   });
 
   it('reads the records before a torn tail and reports the bytes after them', async () => {

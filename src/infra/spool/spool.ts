@@ -80,6 +80,8 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
   private sequence = 0;
   /** Bytes of every segment under this process's directory, plus appends not yet written. */
   private used = 0;
+  /** An append was refused for want of room and nothing has been freed since. */
+  private refusedAt?: number;
   private pending: PendingAppend[] = [];
   private flushQueued = false;
   private chain: Promise<unknown> = Promise.resolve();
@@ -151,9 +153,14 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
     return this.used;
   }
 
-  /** Whether a record can still be taken (an empty spool has room; a full or disabled one not). */
+  /**
+   * Whether records are still taken: not when off, and not once one was refused for want
+   * of room, until replay frees some (so a probe says "full" before every request is refused).
+   */
   hasRoom(): boolean {
-    return this.enabled && !this.closed && this.used < this.maxBytes;
+    return (
+      this.enabled && !this.closed && this.refusedAt === undefined && this.used < this.maxBytes
+    );
   }
 
   /**
@@ -166,10 +173,10 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
     }
     const frame = encodeFrame(payload);
     if (this.used + frame.length > this.maxBytes) {
+      this.refusedAt = this.used;
       return Promise.reject(new SpoolFullError(`the spool holds ${this.used} bytes already`));
     }
-    this.used += frame.length;
-    this.metrics.spoolBytes.set(this.used);
+    this.setUsed(this.used + frame.length);
     return new Promise((resolve, reject) => {
       this.pending.push({ frame, resolve, reject });
       if (!this.flushQueued) {
@@ -204,8 +211,7 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
   /** Deletes a replayed segment, and an adopted directory once nothing in it is left. */
   async remove(segment: SegmentRef): Promise<void> {
     await unlink(segment.path);
-    this.used -= segment.bytes;
-    this.metrics.spoolBytes.set(this.used);
+    this.setUsed(this.used - segment.bytes);
     const own = this.dir?.path;
     let dir = dirname(segment.path);
     while (own && dir !== own && dirname(dir) !== dir) {
@@ -248,13 +254,12 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
       this.adopted.set(to, nowMs + FENCE_MS + FENCE_MARGIN_MS);
       taken.push(to);
       const bytes = sumBytes(await listSegments(to));
-      this.used += bytes;
+      this.setUsed(this.used + bytes);
       this.logger.warn(
         `adopted ${entry.name} (${bytes} bytes spooled by ${owner.record.instanceId}, pid ` +
           `${owner.record.pid} on ${owner.record.host}, silent ${Math.round(age / 1000)} s)`,
       );
     }
-    this.metrics.spoolBytes.set(this.used);
     return taken;
   }
 
@@ -337,9 +342,14 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
   private async recount(): Promise<number> {
     const dir = this.dir;
     const onDisk = dir && !dir.lost ? sumBytes(await listSegments(dir.path)) : 0;
-    this.used = onDisk + this.pending.reduce((sum, p) => sum + p.frame.length, 0);
-    this.metrics.spoolBytes.set(this.used);
+    this.setUsed(onDisk + this.pending.reduce((sum, p) => sum + p.frame.length, 0));
     return onDisk;
+  }
+
+  private setUsed(bytes: number): void {
+    this.used = bytes;
+    if (this.refusedAt !== undefined && bytes < this.refusedAt) this.refusedAt = undefined;
+    this.metrics.spoolBytes.set(bytes);
   }
 
   private serial<T>(operation: () => Promise<T>): Promise<T> {
