@@ -77,6 +77,9 @@ describe('Redis outage and back-pressure', () => {
         spool: { status: 'degraded', state: 'holding' },
       });
       expect(ready.body.details.spool.bytes).toBeGreaterThan(0);
+      // Down for seconds, as an outage is: back within ~0.3 s, Redis would leave the
+      // commands in flight at the crash pending for good (test/faults/spool-full.int-spec.ts).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
     } finally {
       await redis.restart();
     }
