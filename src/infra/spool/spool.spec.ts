@@ -140,6 +140,17 @@ describe('Spool', () => {
     expect(heir.usedBytes()).toBe(0);
   });
 
+  it('removes an adopted directory that held nothing once its fence has passed', async () => {
+    const dead = await spoolOf();
+    await abandon(dead);
+    const heir = await spoolOf();
+    const [adopted] = await heir.adoptOrphans(0);
+    expect(await heir.segmentsToReplay(FENCE_MS)).toEqual([]);
+    expect(existsSync(adopted)).toBe(true);
+    expect(await heir.segmentsToReplay(FENCE_MS + FENCE_MARGIN_MS)).toEqual([]);
+    expect(existsSync(adopted)).toBe(false);
+  });
+
   it('leaves alone a live owner and a directory spooled for another Redis', async () => {
     const live = await spoolOf();
     await live.append(record('live'));

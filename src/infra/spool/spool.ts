@@ -198,7 +198,15 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
     if (!dir || dir.lost) return [];
     const segments: SegmentRef[] = [];
     for (const [path, readableAt] of [...this.adopted].sort(([a], [b]) => a.localeCompare(b))) {
-      if (nowMs >= readableAt) segments.push(...(await listSegments(path)));
+      if (nowMs < readableAt) continue;
+      const adopted = await listSegments(path);
+      if (adopted.length > 0) {
+        segments.push(...adopted);
+      } else {
+        // A dead owner that had nothing spooled: nothing to replay, nothing to keep.
+        await rm(path, { recursive: true, force: true });
+        this.adopted.delete(path);
+      }
     }
     const own = await listSegments(dir.path, false);
     return [...segments, ...own.filter((s) => s.path !== this.active?.path)];
