@@ -27,9 +27,13 @@ RUN sh scripts/install-deps.sh production
 # Plain Alpine plus the node binary: npm, yarn, corepack and the C headers of the node
 # image (about 37 MB) have no use at runtime and would push the image past its budget.
 FROM alpine:${ALPINE_VERSION} AS runtime
+# The spool (events taken while Redis is unreachable) is the one path the service writes:
+# owned by tally, and a volume in compose so it outlives the container.
 RUN apk add --no-cache libstdc++ \
   && addgroup -S -g 10001 tally \
-  && adduser -S -D -H -u 10001 -G tally -s /sbin/nologin tally
+  && adduser -S -D -H -u 10001 -G tally -s /sbin/nologin tally \
+  && mkdir -p /var/lib/tally/spool \
+  && chown tally:tally /var/lib/tally/spool
 COPY --from=deps /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 # Owned by root and read-only to the service user: the process cannot rewrite its own code.
@@ -38,7 +42,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 ENV NODE_ENV=production \
     APP_PROFILE=prod \
-    PORT=3000
+    PORT=3000 \
+    SPOOL_DIR=/var/lib/tally/spool
 USER tally
 EXPOSE 3000
 # Liveness only (ready also needs Postgres and Redis; a restart would not fix those).

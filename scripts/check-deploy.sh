@@ -110,7 +110,8 @@ if command -v hadolint >/dev/null; then
 fi
 # What a linter cannot know: the promises docs/operations.md makes about the image.
 for must in '^USER tally$' '^CMD \["node", "dist/src/main.js"\]$' 'install-deps.sh production' \
-  '^FROM node:\$\{NODE_VERSION\}-alpine'; do
+  '^FROM node:\$\{NODE_VERSION\}-alpine' 'chown tally:tally /var/lib/tally/spool$' \
+  'SPOOL_DIR=/var/lib/tally/spool$'; do
   grep -Eq "$must" Dockerfile && ok "Dockerfile has /$must/" || fail "Dockerfile lacks /$must/"
 done
 # -z: the HEALTHCHECK instruction spans two lines.
@@ -234,12 +235,16 @@ psql "$pg_server/postgres" -qc "CREATE DATABASE $check_db"
 db_created=1
 port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 as_user=()
+# The image's SPOOL_DIR, writable by the service user only, as the Dockerfile makes it.
+spool_dir=$work/spool
+mkdir -p "$spool_dir"
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   chmod -R a+rX "$work"
+  chown 65534:65534 "$spool_dir"
   as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 fi
 # Only what the image sets plus what compose passes; nothing leaks in from this shell.
-image_env=(PATH="$PATH" NODE_ENV=production APP_PROFILE=prod HOST=127.0.0.1
+image_env=(PATH="$PATH" NODE_ENV=production APP_PROFILE=prod HOST=127.0.0.1 SPOOL_DIR="$spool_dir"
   DATABASE_URL="$pg_server/$check_db" REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$check_prefix"
   ADMIN_TOKEN="$admin_token" API_KEY_SECRET=deploy-check-api-key-secret-000000000000
   JWT_SECRET=deploy-check-jwt-secret-00000000000000000 ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)")

@@ -21,6 +21,7 @@ const columns = [
   ['5xx (not 503)', (r) => r.serverErrors],
   ['503 + Retry-After', (r) => r.unavailable],
   ['no answer', (r) => r.noAnswer],
+  ['spooled', (r) => r.spooled ?? '–'],
   ['recovery (s)', (r) => (r.recoveryMs / 1000).toFixed(1)],
 ];
 const line = (cells) => `| ${cells.join(' | ')} |`;

@@ -12,6 +12,8 @@
 # Overrides: TOPOLOGY_DIR (state, logs), APP_PORTS ("3001 3002 3003": one instance per
 # port), LB_PORT, TOPOLOGY_PG (server URL without a database), TOPOLOGY_DATABASE,
 # TOPOLOGY_REDIS, TOPOLOGY_REDIS_PREFIX, TOPOLOGY_SKIP_BUILD=1 (dist/ is already built),
+# SPOOL_DIR (default TOPOLOGY_DIR/spool, one root the instances share as compose's replicas
+# share a volume: each claims a directory of its own in it),
 # ADMIN_TOKEN, API_KEY_SECRET, JWT_SECRET, ENCRYPTION_KEY; other app variables pass through.
 # `start` records the ports in TOPOLOGY_DIR, so smoke, status and stop use what it started.
 set -euo pipefail
@@ -86,7 +88,7 @@ start() {
   for i in $(instances); do
     local port=${app_ports[$((i - 1))]}
     APP_PROFILE=${APP_PROFILE:-dev} APP_ROLE=${APP_ROLE:-all} HOST=127.0.0.1 PORT=$port \
-      INSTANCE_ID=topo-$i REDIS_KEY_PREFIX=$redis_prefix \
+      INSTANCE_ID=topo-$i REDIS_KEY_PREFIX=$redis_prefix SPOOL_DIR=${SPOOL_DIR:-$state/spool} \
       DATABASE_URL="$pg_server/$database" REDIS_URL=${TOPOLOGY_REDIS:-redis://127.0.0.1:6379} \
       nohup "$node" dist/src/main.js >"$state/app-$i.log" 2>&1 </dev/null &
     echo $! >"$state/app-$i.pid"

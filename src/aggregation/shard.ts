@@ -14,3 +14,18 @@ export function shardOf(tenantId: string, customerId: string, shards: number): n
   }
   return hash % shards;
 }
+
+/** Items by shard, each list in input order. */
+export function groupByShard<T extends { tenantId: string; customerId: string }>(
+  items: T[],
+  shards: number,
+): Map<number, T[]> {
+  const byShard = new Map<number, T[]>();
+  for (const item of items) {
+    const shard = shardOf(item.tenantId, item.customerId, shards);
+    const list = byShard.get(shard);
+    if (list) list.push(item);
+    else byShard.set(shard, [item]);
+  }
+  return byShard;
+}

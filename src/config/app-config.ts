@@ -97,6 +97,14 @@ export interface AppConfig {
     apiKeyRates: Record<ApiKeyRateClass, ApiKeyRate | null>;
     apiKeyAlgorithm: 'fixed' | 'sliding';
   };
+  /** Where ingestion keeps events while Redis cannot be reached (docs/reliability/spool.md). */
+  spool: {
+    enabled: boolean;
+    /** Absolute; shared by instances is allowed (each works in a directory of its own). */
+    dir: string;
+    /** Bytes on disk, segments of adopted directories included; beyond it ingestion answers 503. */
+    maxBytes: number;
+  };
 }
 
 export interface Network {

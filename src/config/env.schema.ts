@@ -71,6 +71,10 @@ export const envSchema = {
     API_KEY_EVENT_RATE_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000000, default: 50000 },
     API_KEY_EVENT_RATE_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 1 },
     API_KEY_RATE_ALGORITHM: { enum: ['fixed', 'sliding'], default: 'sliding' },
+    SPOOL_ENABLED: { type: 'boolean', default: true },
+    // Relative paths are resolved against the working directory at start.
+    SPOOL_DIR: { type: 'string', minLength: 1, default: 'var/spool' },
+    SPOOL_MAX_BYTES: { type: 'integer', minimum: 4096, default: 1073741824 },
   },
 } as const;
 

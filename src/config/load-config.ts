@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { ApiKeyRate, AppConfig, AppProfile, AppRole, LogLevel } from './app-config';
 import { CHECKED_SECRETS, DEVELOPMENT_SECRETS } from './development-secrets';
@@ -148,6 +149,11 @@ function toConfig(e: Record<string, unknown>): AppConfig {
         events: rate(e, 'API_KEY_EVENT_RATE_LIMIT', 'API_KEY_EVENT_RATE_PERIOD_SECONDS'),
       },
       apiKeyAlgorithm: str('API_KEY_RATE_ALGORITHM') as AppConfig['quota']['apiKeyAlgorithm'],
+    },
+    spool: {
+      enabled: e.SPOOL_ENABLED as boolean,
+      dir: resolve(str('SPOOL_DIR')),
+      maxBytes: num('SPOOL_MAX_BYTES'),
     },
   };
 }

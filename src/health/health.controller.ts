@@ -1,6 +1,13 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  type HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { Public } from '../tenancy/auth.decorators';
 import { RedisHealthIndicator } from './redis.health';
 
@@ -14,6 +21,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly redis: RedisHealthIndicator,
+    private readonly indicator: HealthIndicatorService,
   ) {}
 
   /** The process is up; says nothing of its dependencies (a restart would not fix them). */
@@ -23,14 +31,34 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready to take traffic: Postgres and Redis answer, each within 1 s. 503 otherwise. */
+  /**
+   * Ready to take traffic: this instance can accept events, because Redis answers or
+   * because it cannot be reached and the spool has room (200, `degraded` in the body).
+   * Postgres is reported but never makes it unready: ingestion does not wait for it.
+   */
   @Get('ready')
   @Public()
   @HealthCheck()
-  ready() {
-    return this.health.check([
-      () => this.db.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
-      () => this.redis.check('redis', CHECK_TIMEOUT_MS),
-    ]);
+  async ready() {
+    try {
+      return await this.health.check([
+        () => this.postgres(),
+        () => this.redis.check(CHECK_TIMEOUT_MS),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      // The problem body (the one error format) names what is down and why.
+      const { error: down = {} } = error.getResponse() as HealthCheckResult;
+      const reasons = Object.entries(down).map(([key, info]) => `${key}: ${info?.message}`);
+      throw new DomainError(ErrorCode.Unavailable, `Not ready: ${reasons.join('; ')}.`, {
+        retryAfterSeconds: 1,
+      });
+    }
+  }
+
+  private async postgres() {
+    const result = await this.db.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS });
+    const { status, ...details } = result.postgres;
+    return status === 'down' ? this.indicator.check('postgres').degraded(details) : result;
   }
 }

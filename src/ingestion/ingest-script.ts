@@ -151,7 +151,7 @@ function streamJson(e: MeteringEvent, receivedAtMs: number): string {
     ts: e.timestampMs,
     e: e.endpoint,
     m: e.metadata,
-    r: receivedAtMs,
+    r: e.receivedAtMs ?? receivedAtMs,
   };
   try {
     return JSON.stringify(streamed);

@@ -28,7 +28,21 @@ export class IngestionController {
   @ApiAcceptedResponse({
     schema: openApi({
       type: 'object',
-      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } },
+      required: ['accepted', 'duplicates'],
+      properties: {
+        accepted: {
+          type: 'integer',
+          description: 'Events taken (counted, or synced to the spool), less known duplicates.',
+        },
+        duplicates: { type: 'integer', description: 'Events already counted before.' },
+        spooled: {
+          type: 'integer',
+          description:
+            "Only while Redis is unreachable: how many of `accepted` were synced to this instance's " +
+            'spool and are counted when Redis is back. Duplicates among them are found then, so ' +
+            '`accepted` may overstate new events by up to this many.',
+        },
+      },
     }),
   })
   @ProblemResponses(400, 401, 403, 413, 415, 503)

@@ -1,16 +1,26 @@
 import { Module } from '@nestjs/common';
 import { AggregationModule } from '../aggregation/aggregation.module';
 import { PersistenceModule } from '../persistence/persistence.module';
+import { SpoolModule } from '../infra/spool/spool.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { EventValidator } from './event-validator';
 import { IngestBatcher } from './ingest-batcher';
 import { IngestScript } from './ingest-script';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
+import { SpoolFallback } from './spool-fallback';
+import { SpoolReplayer } from './spool-replayer';
 
 @Module({
-  imports: [AggregationModule, PersistenceModule, TenancyModule],
+  imports: [AggregationModule, PersistenceModule, TenancyModule, SpoolModule],
   controllers: [IngestionController],
-  providers: [EventValidator, IngestScript, IngestBatcher, IngestionService],
+  providers: [
+    EventValidator,
+    IngestScript,
+    IngestBatcher,
+    IngestionService,
+    SpoolFallback,
+    SpoolReplayer,
+  ],
 })
 export class IngestionModule {}

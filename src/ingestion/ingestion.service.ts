@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { shardOf } from '../aggregation/shard';
+import { groupByShard } from '../aggregation/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { Metrics } from '../metrics/metrics';
@@ -8,10 +8,17 @@ import { IngestBatcher } from './ingest-batcher';
 import { classifyIngestFailure } from './ingest-failure';
 import { checkEvents } from './ingest-script';
 import { IngestOutcome, MeteringEvent } from './metering-event';
+import { SpoolFallback } from './spool-fallback';
 
 export interface IngestResult {
+  /** Events taken: counted now, or synced to the spool (`spooled`), less known duplicates. */
   accepted: number;
   duplicates: number;
+  /**
+   * Present when Redis was unreachable: how many of `accepted` wait in this instance's
+   * spool. Duplicates among them are found at replay, so they are counted as accepted.
+   */
+  spooled?: number;
 }
 
 @Injectable()
@@ -23,45 +30,70 @@ export class IngestionService {
     private readonly batcher: IngestBatcher,
     private readonly backlog: StreamBacklog,
     private readonly metrics: Metrics,
+    private readonly fallback: SpoolFallback,
   ) {}
 
   /**
    * Counts the events once each. If Redis fails part-way, the caller gets a 503 and
    * retries the whole request: dedup turns the part already counted into duplicates.
-   * Events the script could not take fail the whole request before any shard's call.
+   * If Redis cannot be reached, the events of the shards it failed go to the spool and
+   * are counted when it is back (docs/reliability/spool.md). Events the script could not
+   * take fail the whole request before any shard's call, or any spooling.
    */
   async ingest(events: MeteringEvent[], receivedAtMs: number): Promise<IngestResult> {
     checkEvents(events);
+    // The backlog lives in Redis: with Redis out of reach it is unknown, and the spool,
+    // which reaches the streams only through a replay that watches it, is bounded itself.
+    if (this.fallback.redisUnreachable()) return this.spool(events, receivedAtMs, [0, 0, 0, 0]);
     if (this.backlog.isAboveHighWater()) {
       throw new DomainError(ErrorCode.Unavailable, 'Persistence is behind; retry shortly.', {
         retryAfterSeconds: 2,
       });
     }
-    const byShard = new Map<number, MeteringEvent[]>();
-    for (const event of events) {
-      const shard = shardOf(event.tenantId, event.customerId, this.config.shards);
-      const list = byShard.get(shard);
-      if (list) list.push(event);
-      else byShard.set(shard, [event]);
+    const shards = [...groupByShard(events, this.config.shards)];
+    const settled = await Promise.allSettled(
+      shards.map(([shard, list]) => this.batcher.submit(shard, list, receivedAtMs)),
+    );
+    const counts = [0, 0, 0, 0];
+    const unreached: MeteringEvent[] = [];
+    let failure: unknown;
+    settled.forEach((result, i) => {
+      if (result.status === 'fulfilled') for (const outcome of result.value) counts[outcome]++;
+      else if (this.fallback.takes(result.reason)) unreached.push(...shards[i][1]);
+      else failure ??= result.reason;
+    });
+    // Refused by the script's checks although validated: a bug, answered 500 with an
+    // error id (the filter logs it); retrying would not help.
+    if (failure !== undefined && classifyIngestFailure(failure) === 'rejected') {
+      throw failure as Error;
     }
-    let outcomes: IngestOutcome[][];
-    try {
-      outcomes = await Promise.all(
-        [...byShard].map(([shard, list]) => this.batcher.submit(shard, list, receivedAtMs)),
-      );
-    } catch (error) {
-      // Refused by the script's checks although validated: a bug, answered 500 with an
-      // error id (the filter logs it); retrying would not help.
-      if (classifyIngestFailure(error) === 'rejected') throw error;
-      this.logger.error(`ingest script failed: ${(error as Error).message}`);
+    if (failure !== undefined) {
+      this.logger.error(`ingest script failed: ${(failure as Error).message}`);
       throw new DomainError(ErrorCode.Unavailable, 'The event store is unavailable; retry.', {
         retryAfterSeconds: 1,
       });
     }
-    const counts = [0, 0, 0, 0];
-    for (const list of outcomes) for (const outcome of list) counts[outcome]++;
+    if (unreached.length > 0) return this.spool(unreached, receivedAtMs, counts);
+    return this.answer(counts);
+  }
+
+  /** `counts`: outcomes of the shards Redis did answer for, if any. */
+  private async spool(
+    events: MeteringEvent[],
+    receivedAtMs: number,
+    counts: number[],
+  ): Promise<IngestResult> {
+    await this.fallback.store(events, receivedAtMs);
+    const answered = this.answer(counts);
+    return { ...answered, accepted: answered.accepted + events.length, spooled: events.length };
+  }
+
+  private answer(counts: number[]): IngestResult {
     const duplicates = counts[IngestOutcome.Duplicate];
-    const accepted = events.length - duplicates;
+    const accepted =
+      counts[IngestOutcome.Counted] +
+      counts[IngestOutcome.CountedLate] +
+      counts[IngestOutcome.BeyondLateness];
     this.metrics.events.inc({ outcome: 'accepted' }, accepted);
     this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
     this.metrics.lateEvents.inc({ horizon: 'within' }, counts[IngestOutcome.CountedLate]);

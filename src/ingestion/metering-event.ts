@@ -12,6 +12,8 @@ export interface MeteringEvent {
   model?: string;
   /** The producer's metadata with `tokens` filled in; stored as JSONB. */
   metadata: Record<string, unknown>;
+  /** Set on an event replayed from the spool: when it first arrived, kept as its received time. */
+  receivedAtMs?: number;
 }
 
 /** What one event becomes in the persistence stream (short keys: it is written per event). */

@@ -21,6 +21,10 @@ const QUOTA_DECISION_OUTCOMES: QuotaDecisionOutcome[] = [
   'failure_closed',
 ];
 
+/** What a replayed spooled event became (the ingest script's outcomes). */
+export const SPOOL_REPLAY_OUTCOMES = ['counted', 'late', 'beyond', 'duplicate'] as const;
+export type SpoolReplayOutcome = (typeof SPOOL_REPLAY_OUTCOMES)[number];
+
 /** Seconds; fine below 2.5 ms, where the quota check's target (p99 < 2 ms) sits. */
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -158,6 +162,43 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly spoolBytes = new Gauge({
+    name: 'tally_spool_bytes',
+    help:
+      "Bytes in this instance's spool: events acknowledged while Redis was unreachable and " +
+      'not yet replayed, directories adopted from dead instances included',
+    registers: [this.registry],
+  });
+
+  readonly spooledEvents = new Counter({
+    name: 'tally_spool_events_total',
+    help: 'Events acknowledged into the spool (fsynced before the 202) because Redis was unreachable',
+    registers: [this.registry],
+  });
+
+  readonly replayedEvents = new Counter({
+    name: 'tally_spool_replayed_events_total',
+    help:
+      'Spooled events replayed through the ingest script, by outcome: counted, duplicate, ' +
+      'late (counted, window flushed again), beyond (past max lateness: stored raw, recomputed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replayFailures = new Counter({
+    name: 'tally_spool_replay_failures_total',
+    help: 'Spool segments whose replay stopped on an error; each is replayed again, whole, later',
+    registers: [this.registry],
+  });
+
+  readonly spoolDiscardedBytes = new Counter({
+    name: 'tally_spool_discarded_bytes_total',
+    help:
+      "Bytes at a spool segment's end that held no whole record with a valid checksum: a " +
+      'write torn by a crash, which was never acknowledged',
+    registers: [this.registry],
+  });
+
   readonly dbPoolClients = this.poolGauge(
     'tally_db_pool_clients',
     'Postgres connections open, by pool (busy plus idle)',
@@ -188,6 +229,7 @@ export class Metrics {
     for (const kind of QUOTA_DECISION_KINDS) {
       for (const outcome of QUOTA_DECISION_OUTCOMES) this.quotaDecisions.inc({ kind, outcome }, 0);
     }
+    for (const outcome of SPOOL_REPLAY_OUTCOMES) this.replayedEvents.inc({ outcome }, 0);
   }
 
   /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */

@@ -1,6 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { type AppOptions, createApp, shutdown } from '../../src/bootstrap';
 import type { AppConfig } from '../../src/config/app-config';
@@ -65,6 +68,9 @@ export class TestStack {
       PERSIST_IDLE_DELAY_MS: '10',
       INGEST_BATCH_DELAY_MS: '1',
       DATABASE_POOL_SIZE: '4',
+      // The stack's own spool root (its instances each claim a directory in it), never the
+      // working directory's default that every test file would share.
+      SPOOL_DIR: overrides.SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'tally-spool-')),
       ...overrides,
     };
     const pg = new Client({ connectionString: env.DATABASE_URL });
@@ -124,6 +130,7 @@ export class TestStack {
   /** Tolerates servers the test killed: what cannot be cleaned up went down with them. */
   async dispose(): Promise<void> {
     await Promise.all([...this.apps].map((app) => this.stop(app)));
+    rmSync(this.env.SPOOL_DIR!, { recursive: true, force: true }); // with any spool left in it
     const keys = await this.keys().catch(() => []);
     if (keys.length > 0) await this.redis.del(...keys).catch(() => undefined);
     this.redis.disconnect();

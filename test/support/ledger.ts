@@ -199,6 +199,8 @@ export interface FaultRow extends LedgerCheck {
   noAnswer: number;
   /** From the end of the fault until windows equalled raw events equalled the ledger. */
   recoveryMs: number;
+  /** Events acknowledged into an instance's spool (202 with `spooled`) while Redis was down. */
+  spooled?: number;
 }
 
 /** Writes the row where scripts/fault-table.mjs reads it (FAULT_REPORT_DIR, default .faults/). */
