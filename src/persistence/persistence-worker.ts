@@ -15,6 +15,11 @@ import { EventWriter, type ShardEntries, type StreamEntry } from './event-writer
 
 export const CONSUMER_GROUP = 'persist';
 const ERROR_BACKOFF_MS = 1000;
+/**
+ * Far above a read of every shard's batch on a loaded box; what it is for is the command
+ * ioredis drops unsettled on a quick reconnect (redis.module.ts), which would stop the loop.
+ */
+const PERSISTENCE_COMMAND_TIMEOUT_MS = 10_000;
 
 type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
 
@@ -40,7 +45,10 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
   ) {
     // Its own connection: a slow batch must not queue behind the ingest path's scripts.
     // Opened by the first command, so an APP_ROLE=api instance never opens it.
-    this.redis = createRedis(config, 'persistence', { lazyConnect: true });
+    this.redis = createRedis(config, 'persistence', {
+      lazyConnect: true,
+      commandTimeoutMs: PERSISTENCE_COMMAND_TIMEOUT_MS,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
