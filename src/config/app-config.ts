@@ -21,6 +21,8 @@ export interface AppConfig {
   redisUrl: string;
   /** Namespaces every Redis key and channel, so tests (and tenants of one Redis) can share it. */
   redisKeyPrefix: string;
+  /** How often each instance checks that Redis still holds the epoch it knows (data-loss detection). */
+  redisEpochCheckMs: number;
   adminToken: string;
   /** Where operator (X-Admin-Token) calls may come from; null: anywhere. */
   adminAllowedNetworks: Network[] | null;

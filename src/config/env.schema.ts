@@ -26,6 +26,7 @@ export const envSchema = {
     DATABASE_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{0,64}$', default: '' },
+    REDIS_EPOCH_CHECK_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 1000 },
     ADMIN_TOKEN: { type: 'string', minLength: 16 },
     ADMIN_ALLOWED_IPS: { type: 'string', minLength: 1 },
     API_KEY_SECRET: { type: 'string', minLength: 32 },

@@ -93,6 +93,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     databasePoolSize: num('DATABASE_POOL_SIZE'),
     redisUrl: str('REDIS_URL'),
     redisKeyPrefix: str('REDIS_KEY_PREFIX'),
+    redisEpochCheckMs: num('REDIS_EPOCH_CHECK_MS'),
     adminToken: str('ADMIN_TOKEN'),
     adminAllowedNetworks:
       e.ADMIN_ALLOWED_IPS === undefined

@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { rejectCommandsDroppedOnReconnect } from './reject-dropped-commands';
 import { LIMITER_REDIS, REDIS } from './redis.tokens';
 
 /**
@@ -33,6 +34,7 @@ export function createRedis(
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
   client.on('error', (err: Error) => logger.warn(`connection error: ${err.message}`));
+  rejectCommandsDroppedOnReconnect(client);
   return client;
 }
 
