@@ -107,8 +107,8 @@ export class RedisEpoch implements OnApplicationBootstrap, OnApplicationShutdown
           lossHorizon(next.startedAtMs, this.config),
         );
         if (changed) return this.adopt(changed, true, recorded);
-        marker = next;
       }
+      // Another instance moved the row or the marker meanwhile: look at both again.
       marker = parseMarker(await this.redis.get(this.layout.epochMarker()));
     }
     throw new Error('the epoch kept changing under this instance; checking again next tick');

@@ -22,6 +22,7 @@ interface EpochRow {
   recovery_done: number;
   owned_before: Date | null;
   recovered_windows: number | null;
+  recovered_at: Date | null;
 }
 
 /** How the data goes: both return the event ids the streams held at that instant. */
@@ -137,11 +138,12 @@ describe.each([
     expect(fresh.length).toBeGreaterThan(0);
     expect(fresh.every((w) => Number(w.flushed_rev) > 0)).toBe(true);
 
-    const { recovered_windows } = await epoch(stack);
+    const { recovered_windows, recovered_at } = await epoch(stack);
     console.log(
-      `${fault}: detected after ${detectedAfterMs.join(' / ')} ms; windows exact ` +
-        `${recoveryMs} ms after the loss; ${recovered_windows} windows recomputed by the ` +
-        `recovery; streams held ${heldByStreams.size} events, ${check.lost} of them lost`,
+      `${fault}: detected after ${detectedAfterMs.join(' / ')} ms; recovery recorded done ` +
+        `${recovered_at!.getTime() - lostAt} ms after the loss, ${recovered_windows} windows ` +
+        `recomputed by it; windows exact ${recoveryMs} ms after the loss (load went on for ` +
+        `3 s after it); streams held ${heldByStreams.size} events, ${check.lost} of them lost`,
     );
     reportFault({
       fault,
