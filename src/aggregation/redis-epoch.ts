@@ -1,9 +1,9 @@
 import {
+  BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +30,7 @@ const MAX_ATTEMPTS = 5;
  * row names an epoch Redis no longer holds. See docs/reliability/redis-data-loss.md.
  */
 @Injectable()
-export class RedisEpoch implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RedisEpoch implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RedisEpoch.name);
   private readonly claimCommand: ClaimCommand;
   private record?: EpochRecord;
@@ -56,13 +56,9 @@ export class RedisEpoch implements OnApplicationBootstrap, OnApplicationShutdown
     this.timer.unref();
   }
 
-  onApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-  }
-
-  /** The epoch this instance knows, once it has checked. */
-  get current(): EpochRecord | undefined {
-    return this.record;
+    await this.checking;
   }
 
   /**
