@@ -56,13 +56,15 @@ async function baseline(db: Client, entries: StreamEntry[]): Promise<void> {
   await db.query(BASELINE_INSERT, cols);
 }
 
-const WAYS: Record<Way, (db: Client, entries: StreamEntry[]) => Promise<unknown>> = {
-  'unnest + ON CONFLICT': baseline,
-  'JSON, ON CONFLICT': (db, entries) =>
-    db.query(WRITE_EVENTS_SKIPPING_STORED_SQL, [batchJson(entries), WINDOW_MS, 0]),
-  'JSON, plain': (db, entries) =>
-    db.query(WRITE_NEW_EVENTS_SQL, [batchJson(entries), WINDOW_MS, 0]),
-};
+/** `epochId`: the Redis epoch the worker read the entries in, the one recorded (the usual case). */
+const WAYS: Record<Way, (db: Client, entries: StreamEntry[], epochId: string) => Promise<unknown>> =
+  {
+    'unnest + ON CONFLICT': baseline,
+    'JSON, ON CONFLICT': (db, entries, epochId) =>
+      db.query(WRITE_EVENTS_SKIPPING_STORED_SQL, [batchJson(entries), WINDOW_MS, 0, epochId]),
+    'JSON, plain': (db, entries, epochId) =>
+      db.query(WRITE_NEW_EVENTS_SQL, [batchJson(entries), WINDOW_MS, 0, epochId]),
+  };
 
 function batch(tenantId: string): StreamEntry[] {
   const now = Date.now();
@@ -101,6 +103,9 @@ async function main(): Promise<void> {
     const tenant = await db.query<{ id: string }>(
       `INSERT INTO tenants (name) VALUES ('bench') RETURNING id`,
     );
+    const epoch = await db.query<{ epoch_id: string }>(
+      `INSERT INTO redis_epoch (epoch_id, started_at) VALUES (gen_random_uuid(), now()) RETURNING epoch_id`,
+    );
     const pid = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const totals = new Map<Way, { pgMs: number; nodeUs: number; events: number }>();
     for (let round = 0; round < ROUNDS; round++) {
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
           const pg0 = cpuMs(pid);
           const node0 = process.cpuUsage();
           await db.query(`BEGIN; SET LOCAL ROLE ${SYSTEM_DB_ROLE}`);
-          await WAYS[way](db, entries);
+          await WAYS[way](db, entries, epoch.rows[0].epoch_id);
           await db.query('COMMIT');
           const node = process.cpuUsage(node0);
           total.nodeUs += node.user + node.system;

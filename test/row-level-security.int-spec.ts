@@ -146,6 +146,19 @@ describe('row-level security', () => {
     expect(await tenantsOf('customers')).toEqual([]);
   });
 
+  it("keeps redis_epoch, no tenant's data, to the system path", async () => {
+    expect(await countAsOwner('redis_epoch')).toBe(1);
+    const count = async () =>
+      (await asApp.query('SELECT count(*)::int AS n FROM redis_epoch')).rows[0].n;
+    expect(await inTransaction(a, count)).toBe(0);
+    expect(await inTransaction(null, count)).toBe(0);
+    expect(await inTransaction('system', count)).toBe(1);
+    const changed = await inTransaction(a, () =>
+      asApp.query('UPDATE redis_epoch SET losses = losses + 1'),
+    );
+    expect(changed.rowCount).toBe(0);
+  });
+
   it('is what the service runs as: its tenant path is the role with the setting', async () => {
     const db = app.get(TenantDatabase);
     const seen = await db.run(tenantScope(a), (m) =>

@@ -2,6 +2,9 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
 import { TenancyModule } from '../tenancy/tenancy.module';
+import { EpochRecovery } from './epoch-recovery';
+import { RedisEpoch } from './redis-epoch';
+import { RedisEpochRepository } from './redis-epoch.repository';
 import { RedisLayout } from './redis-layout';
 import { WindowCloser } from './window-closer';
 import { WindowPublisher } from './window-publisher';
@@ -23,6 +26,9 @@ import { WindowsService } from './windows.service';
     WindowsService,
     WindowPublisher,
     WindowCloser,
+    RedisEpochRepository,
+    RedisEpoch,
+    EpochRecovery,
   ],
   exports: [RedisLayout, WindowsService],
 })

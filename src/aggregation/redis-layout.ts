@@ -47,6 +47,19 @@ export class RedisLayout {
     return `${this.tag(shard)}:lock:closer`;
   }
 
+  /**
+   * The epoch marker: which life of this Redis's data the keys belong to. Never expires,
+   * so only a loss of the data (or of this key with it) makes it go.
+   */
+  epochMarker(): string {
+    return `${this.prefix}epoch`;
+  }
+
+  /** Held by the one instance recomputing windows after a Redis data loss. */
+  recoveryLock(): string {
+    return `${this.prefix}lock:recovery`;
+  }
+
   updatesChannel(tenantId: string): string {
     return `${this.prefix}updates:${tenantId}`;
   }

@@ -13,6 +13,7 @@ import { Metrics } from '../metrics/metrics';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
+import { RedisEpoch } from './redis-epoch';
 import { RedisLayout } from './redis-layout';
 import { countersFromHash } from './window-hash';
 import { WindowPublisher } from './window-publisher';
@@ -23,12 +24,18 @@ type ReleaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise
 
 /** After a failed pass (Postgres or Redis away), the next waits this long, as the worker's retry. */
 const FAILURE_BACKOFF_MS = 1000;
+/** A due window the closer hands to Postgres instead of flushing it; rev '' when its hash is gone. */
+interface Handover {
+  key: string;
+  rev: string;
+}
 
 /**
  * Every CLOSER_INTERVAL_MS, for each shard with work: take the shard's Redlock, write
  * each due window's totals to Postgres (SET semantics, version + 1), recompute the
  * windows Postgres owns, and publish the changes. Another instance holding the lock
- * means that shard is being closed already, so it is skipped this tick.
+ * means that shard is being closed already, so it is skipped this tick. Hashes are
+ * flushed only while Redis holds the epoch this instance knows (RedisEpoch).
  */
 @Injectable()
 export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -47,6 +54,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly publisher: WindowPublisher,
     private readonly scheduler: SchedulerRegistry,
     private readonly metrics: Metrics,
+    private readonly epoch: RedisEpoch,
   ) {
     redis.defineCommand('tallyReleaseFlushed', { lua: RELEASE_FLUSHED_LUA });
     redis.defineCommand('tallyReleaseRecomputed', { lua: RELEASE_RECOMPUTED_LUA });
@@ -113,7 +121,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
         0,
         1,
       ),
-      this.redis.zcard(this.layout.recomputeIndex(shard)),
+      this.redis.zcount(this.layout.recomputeIndex(shard), '-inf', nowMs),
     ]);
     return due.length > 0 || recompute > 0;
   }
@@ -129,29 +137,55 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
       0,
       batch,
     );
-    const lost = await this.flush(open, due, signal);
+    const handover = await this.flush(open, due, signal);
     const recomputeIndex = this.layout.recomputeIndex(shard);
-    if (lost.length > 0) {
-      // A due window whose hash expired (closers down past its retention): Postgres
-      // raw events still hold it, so recompute rather than lose it.
-      await this.redis.zadd(recomputeIndex, ...lost.flatMap((key) => [nowMs, key]));
-      await this.releaseFlushed(1 + lost.length, open, ...lost, ...lost.map(() => ''));
+    if (handover.length > 0) {
+      await this.redis.zadd(recomputeIndex, ...handover.flatMap(({ key }) => [nowMs, key]));
+      await this.releaseFlushed(
+        1 + handover.length,
+        open,
+        ...handover.map(({ key }) => key),
+        ...handover.map(({ rev }) => rev),
+      );
     }
-    const requested = await this.redis.zrange(recomputeIndex, 0, batch - 1, 'WITHSCORES');
+    // Requests for windows not yet due (after a Redis data loss) wait for their time.
+    const requested = await this.redis.zrangebyscore(
+      recomputeIndex,
+      '-inf',
+      nowMs,
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      batch,
+    );
     await this.recompute(recomputeIndex, requested, signal);
   }
 
-  /** Flushes the given window hashes; returns the keys whose hash no longer exists. */
-  private async flush(open: string, keys: string[], signal: AbortSignal): Promise<string[]> {
+  /**
+   * Flushes the given window hashes; returns the windows to recompute from raw events
+   * instead: a due window whose hash expired (closers down past its retention), and one
+   * Postgres owns since a Redis data loss, whose fresh hash holds only the events that
+   * came after it. The hashes are read in one transaction with the epoch marker: if Redis
+   * no longer holds the epoch this instance knows, nothing is flushed until it does.
+   */
+  private async flush(open: string, keys: string[], signal: AbortSignal): Promise<Handover[]> {
     if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    keys.forEach((key) => pipeline.hgetall(key));
-    const hashes = (await execAll(pipeline)) as Record<string, string>[];
+    const tx = this.redis.multi();
+    keys.forEach((key) => tx.hgetall(key));
+    tx.get(this.layout.epochMarker());
+    const replies = await execAll(tx);
+    if (!this.epoch.holds(replies.pop() as string | null)) {
+      void this.epoch.check();
+      return [];
+    }
+    const hashes = replies as Record<string, string>[];
+    const ownedBefore = this.epoch.ownedBeforeMs() ?? -Infinity;
     const rows: FlushRow[] = [];
-    const lost: string[] = [];
+    const handover: Handover[] = [];
     hashes.forEach((hash, i) => {
       const ref = this.layout.parseWindowKey(keys[i]);
-      if (Object.keys(hash).length === 0) lost.push(keys[i]);
+      if (Object.keys(hash).length === 0) handover.push({ key: keys[i], rev: '' });
+      else if (ref.windowStartMs < ownedBefore) handover.push({ key: keys[i], rev: hash.rev });
       else
         rows.push({
           ref,
@@ -168,7 +202,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
     }
     this.metrics.flushes.inc({ source: 'redis' }, changed.length);
     await this.publisher.published(changed);
-    return lost;
+    return handover;
   }
 
   private async recompute(index: string, withScores: string[], signal: AbortSignal): Promise<void> {

@@ -42,6 +42,8 @@ RETURNING *`;
 /**
  * Recompute one window from raw events (exact), and mark it owned by Postgres
  * (flushed_rev = -1). $5 is the grace in ms: an event received after end + grace is late.
+ * A stored window with no raw events left (counted in a Redis that lost them before they
+ * were persisted) goes to zero: a window equals its raw events.
  */
 export const RECOMPUTE_FROM_RAW_SQL = `
 WITH ev AS (
@@ -75,6 +77,8 @@ SELECT $1, $2, $3, $4, calls, tokens, tin, tout, lat, latn,
        jsonb_build_object('byEndpoint', by_endpoint.j, 'byModel', by_model.j), late, -1
 FROM totals, by_endpoint, by_model
 WHERE totals.calls > 0
+   OR EXISTS (SELECT 1 FROM aggregation_windows
+              WHERE tenant_id = $1 AND customer_id = $2 AND window_start = $3)
 ON CONFLICT ON CONSTRAINT aggregation_windows_key_uq DO UPDATE SET ${SET_TOTALS}
 RETURNING *`;
 

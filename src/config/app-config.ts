@@ -28,6 +28,8 @@ export interface AppConfig {
    * answers 503 + Retry-After) instead of waiting for a stalled Redis.
    */
   redisCommandTimeoutMs: number;
+  /** How often each instance checks that Redis still holds the epoch it knows (data-loss detection). */
+  redisEpochCheckMs: number;
   adminToken: string;
   /** Where operator (X-Admin-Token) calls may come from; null: anywhere. */
   adminAllowedNetworks: Network[] | null;

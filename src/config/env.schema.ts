@@ -28,6 +28,7 @@ export const envSchema = {
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{0,64}$', default: '' },
     REDIS_COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 1000 },
+    REDIS_EPOCH_CHECK_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 1000 },
     ADMIN_TOKEN: { type: 'string', minLength: 16 },
     ADMIN_ALLOWED_IPS: { type: 'string', minLength: 1 },
     API_KEY_SECRET: { type: 'string', minLength: 32 },

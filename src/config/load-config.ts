@@ -96,6 +96,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     redisUrl: str('REDIS_URL'),
     redisKeyPrefix: str('REDIS_KEY_PREFIX'),
     redisCommandTimeoutMs: num('REDIS_COMMAND_TIMEOUT_MS'),
+    redisEpochCheckMs: num('REDIS_EPOCH_CHECK_MS'),
     adminToken: str('ADMIN_TOKEN'),
     adminAllowedNetworks:
       e.ADMIN_ALLOWED_IPS === undefined

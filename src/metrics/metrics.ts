@@ -130,6 +130,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly redisDataLoss = new Counter({
+    name: 'tally_redis_data_loss_total',
+    help:
+      'Redis data losses this instance detected: the epoch marker it knew (or Postgres ' +
+      'recorded) was gone or replaced (restart without AOF, failover to an empty replica, FLUSHALL)',
+    registers: [this.registry],
+  });
+
+  readonly redisEpochStart = new Gauge({
+    name: 'tally_redis_epoch_start_time_seconds',
+    help: "Start of the current Redis epoch (Unix seconds): when Redis's data last began from nothing",
+    registers: [this.registry],
+  });
+
+  readonly redisRecoveryPending = new Gauge({
+    name: 'tally_redis_recovery_pending',
+    help: '1 while the windows a Redis data loss touched are not all recomputed from raw events yet',
+    registers: [this.registry],
+  });
+
+  readonly redisRecoveryWindows = new Counter({
+    name: 'tally_redis_recovery_windows_total',
+    help: 'Windows this instance asked to recompute from raw events while recovering from a Redis data loss',
+    registers: [this.registry],
+  });
+
   readonly lockAttempts = new Counter({
     name: 'tally_lock_attempts_total',
     help: 'Redlock attempts by lock kind and outcome: acquired, busy (held elsewhere)',

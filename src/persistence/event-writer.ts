@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { EPOCH_LOCK_KEY } from '../aggregation/redis-epoch.sql';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { shardOf } from '../aggregation/shard';
 import { isBeyondLateness } from '../aggregation/window-math';
@@ -8,7 +9,11 @@ import { SystemDatabase } from '../infra/database/system-database';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../metrics/metrics';
-import { WRITE_EVENTS_SKIPPING_STORED_SQL, WRITE_NEW_EVENTS_SQL } from './event-writer.sql';
+import {
+  EPOCH_WRITE_LOCK_SQL,
+  WRITE_EVENTS_SKIPPING_STORED_SQL,
+  WRITE_NEW_EVENTS_SQL,
+} from './event-writer.sql';
 
 const UNIQUE_VIOLATION = '23505';
 /** Postgres could not read the batch as JSON. */
@@ -23,7 +28,8 @@ export interface ShardEntries {
 
 /**
  * Writes stream entries of every shard to Postgres in one transaction, then asks for a
- * recompute of every window that Redis no longer owns (see docs/consistency.md).
+ * recompute of every window that Redis no longer owns: past max lateness, or touched by
+ * a Redis data loss (see docs/consistency.md).
  */
 @Injectable()
 export class EventWriter {
@@ -37,14 +43,17 @@ export class EventWriter {
     private readonly metrics: Metrics,
   ) {}
 
-  /** All shards' entries in one transaction; returns the events written. */
-  async write(batches: ShardEntries[]): Promise<number> {
+  /**
+   * All shards' entries in one transaction; returns the events written. `epochId`: the
+   * Redis epoch the entries were read in ('' if Redis held no marker then).
+   */
+  async write(batches: ShardEntries[], epochId: string): Promise<number> {
     const entries = batches.flatMap((b) => b.entries);
     if (entries.length === 0) return 0;
-    const { events, old } = await this.store(entries);
-    this.metrics.persisted.inc(events);
-    await this.requestRecomputes(old);
-    return events;
+    const result = await this.store(entries, epochId);
+    this.metrics.persisted.inc(result.events);
+    await this.requestRecomputes(result);
+    return result.events;
   }
 
   /**
@@ -52,55 +61,60 @@ export class EventWriter {
    * never parsed here. A conflict aborts the transaction, and the batch is written again
    * skipping what is stored.
    */
-  private async store(entries: StreamEntry[]): Promise<WriteResult> {
+  private async store(entries: StreamEntry[], epochId: string): Promise<WriteResult> {
     try {
-      return await this.run(WRITE_NEW_EVENTS_SQL, entries);
+      return await this.run(WRITE_NEW_EVENTS_SQL, entries, epochId);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === UNIQUE_VIOLATION) {
         this.logger.debug('a batch held events already stored; writing it skipping those');
-        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, entries);
+        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, entries, epochId);
       }
       if (code === INVALID_TEXT) {
-        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, readable(entries, this.logger));
+        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, readable(entries, this.logger), epochId);
       }
       throw error;
     }
   }
 
-  private async run(sql: string, entries: StreamEntry[]): Promise<WriteResult> {
-    if (entries.length === 0) return { events: 0, old: [] };
+  private async run(sql: string, entries: StreamEntry[], epochId: string): Promise<WriteResult> {
+    if (entries.length === 0) return { events: 0, old: [], ownedBeforeMs: null };
     const json = batchJson(entries);
     const { ms, maxLatenessMs, graceMs } = this.config.window;
     // Any event of a window past max lateness is older than this; the exact test follows.
     const oldBeforeMs = Date.now() - (maxLatenessMs - graceMs);
     // One batch holds many tenants' events: the system path, in one transaction.
-    const [row] = await this.systemDb.runAcrossTenants((manager) =>
-      manager.query<WriteResult[]>(sql, [json, ms, oldBeforeMs]),
-    );
+    const [row] = await this.systemDb.runAcrossTenants(async (manager) => {
+      await manager.query(EPOCH_WRITE_LOCK_SQL, [EPOCH_LOCK_KEY]);
+      return manager.query<WriteResult[]>(sql, [json, ms, oldBeforeMs, epochId]);
+    });
     return row;
   }
 
   /**
    * A window past max lateness (less the grace, for clock skew between this process
-   * and Redis) is owned by Postgres: any event committed for it triggers a recompute
-   * from raw events, which is exact whatever order the commits happened in.
+   * and Redis), or one a Redis data loss touched (starting before `ownedBeforeMs`), is
+   * owned by Postgres: any event committed for it triggers a recompute from raw events,
+   * which is exact whatever order the commits happened in. A window not yet due is
+   * requested for its end + grace, so it is recomputed once its events are in.
    */
-  private async requestRecomputes(old: OldWindow[]): Promise<void> {
+  private async requestRecomputes({ old, ownedBeforeMs }: WriteResult): Promise<void> {
     const { ms, maxLatenessMs, graceMs } = this.config.window;
     const now = Date.now();
-    const byShard = new Map<number, string[]>();
+    const byShard = new Map<number, (string | number)[]>();
     for (const w of old) {
-      if (!isBeyondLateness(w.windowStartMs + ms, maxLatenessMs - graceMs, now)) continue;
+      const windowEndMs = w.windowStartMs + ms;
+      const touchedByLoss = ownedBeforeMs !== null && w.windowStartMs < ownedBeforeMs;
+      if (!touchedByLoss && !isBeyondLateness(windowEndMs, maxLatenessMs - graceMs, now)) continue;
       const shard = shardOf(w.tenantId, w.customerId, this.config.shards);
-      const keys = byShard.get(shard) ?? [];
-      keys.push(this.layout.windowKey({ shard, ...w }));
-      byShard.set(shard, keys);
+      const requests = byShard.get(shard) ?? [];
+      requests.push(Math.max(now, windowEndMs + graceMs), this.layout.windowKey({ shard, ...w }));
+      byShard.set(shard, requests);
     }
     if (byShard.size === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const [shard, keys] of byShard) {
-      pipeline.zadd(this.layout.recomputeIndex(shard), ...keys.flatMap((key) => [now, key]));
+    for (const [shard, requests] of byShard) {
+      pipeline.zadd(this.layout.recomputeIndex(shard), ...requests);
     }
     await execAll(pipeline);
   }
@@ -114,8 +128,10 @@ interface OldWindow {
 
 interface WriteResult {
   events: number;
-  /** (tenant, customer, window) of events old enough to be past max lateness. */
+  /** (tenant, customer, window) of events old enough to be past max lateness, or touched by a loss. */
   old: OldWindow[];
+  /** redis_epoch.owned_before as the transaction read it; null before any loss. */
+  ownedBeforeMs: number | null;
 }
 
 function eventsOf(fields: string[]): string {

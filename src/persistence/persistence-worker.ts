@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseMarker } from '../aggregation/redis-epoch-marker';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { execAll } from '../infra/redis/exec-all';
@@ -15,13 +16,9 @@ import { EventWriter, type ShardEntries, type StreamEntry } from './event-writer
 
 export const CONSUMER_GROUP = 'persist';
 const ERROR_BACKOFF_MS = 1000;
-/**
- * Far above a read of every shard's batch on a loaded box; what it is for is the command
- * ioredis drops unsettled on a quick reconnect (redis.module.ts), which would stop the loop.
- */
-const PERSISTENCE_COMMAND_TIMEOUT_MS = 10_000;
 
 type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
+type Reply = [error: Error | null, result: unknown];
 
 /**
  * Drains the shard streams into Postgres. Entries are acknowledged and deleted only
@@ -45,10 +42,7 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
   ) {
     // Its own connection: a slow batch must not queue behind the ingest path's scripts.
     // Opened by the first command, so an APP_ROLE=api instance never opens it.
-    this.redis = createRedis(config, 'persistence', {
-      lazyConnect: true,
-      commandTimeoutMs: PERSISTENCE_COMMAND_TIMEOUT_MS,
-    });
+    this.redis = createRedis(config, 'persistence', { lazyConnect: true });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -70,18 +64,17 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /**
-   * One pass over every shard: the reads of all shards in one pipeline, every event in
-   * one transaction, the acknowledgements in one pipeline. Returns the events written.
+   * One pass over every shard: the reads (and claims) of all shards in one transaction,
+   * every event in one transaction, the acknowledgements in one pipeline. Returns the
+   * events written.
    */
   async drainOnce(): Promise<number> {
-    const batches = await this.readAll();
-    if (Date.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2) {
-      this.lastClaimAt = Date.now();
-      await this.claimIdle(batches);
-    }
+    const claim = Date.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2;
+    if (claim) this.lastClaimAt = Date.now();
+    const { batches, epochId } = await this.readAll(claim);
     const nonEmpty = [...batches.values()].filter((b) => b.entries.length > 0);
     if (nonEmpty.length === 0) return 0;
-    const written = await this.writer.write(nonEmpty);
+    const written = await this.writer.write(nonEmpty, epochId);
     const pipeline = this.redis.pipeline();
     for (const { shard, entries } of nonEmpty) {
       const ids = entries.map(([id]) => id);
@@ -105,13 +98,19 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  /** New entries of every shard, or this consumer's own pending ones after a failure. */
-  private async readAll(): Promise<Map<number, ShardEntries>> {
+  /**
+   * New entries of every shard, or this consumer's own pending ones after a failure, and
+   * with `claim` those idle past PERSIST_CLAIM_IDLE_MS (a dead consumer's). One MULTI
+   * with the epoch marker, so the writer knows which Redis epoch the entries came from.
+   */
+  private async readAll(
+    claim: boolean,
+  ): Promise<{ batches: Map<number, ShardEntries>; epochId: string }> {
     const { readCount } = this.config.persistence;
-    const pipeline = this.redis.pipeline();
+    const tx = this.redis.multi();
     for (let shard = 0; shard < this.config.shards; shard++) {
       const id = this.retryPending.has(shard) ? '0' : '>';
-      pipeline.xreadgroup(
+      tx.xreadgroup(
         'GROUP',
         CONSUMER_GROUP,
         this.config.instanceId,
@@ -122,9 +121,25 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
         id,
       );
     }
-    const replies = (await pipeline.exec()) ?? [];
+    if (claim) {
+      for (let shard = 0; shard < this.config.shards; shard++) {
+        tx.xautoclaim(
+          this.layout.stream(shard),
+          CONSUMER_GROUP,
+          this.config.instanceId,
+          this.config.persistence.claimIdleMs,
+          '0',
+          'COUNT',
+          readCount,
+        );
+      }
+    }
+    tx.get(this.layout.epochMarker());
+    const replies = ((await tx.exec()) ?? []) as Reply[];
+    const [, marker] = replies.pop()!;
+    const reads = replies.slice(0, this.config.shards);
     const batches = new Map<number, ShardEntries>();
-    for (const [shard, [error, reply]] of replies.entries()) {
+    for (const [shard, [error, reply]] of reads.entries()) {
       if (error) {
         await this.recreateLostGroup(shard, error);
         continue;
@@ -135,24 +150,12 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
       }
       batches.set(shard, { shard, entries });
     }
-    return batches;
+    this.addClaimed(batches, replies.slice(this.config.shards));
+    return { batches, epochId: parseMarker(marker as string | null)?.id ?? '' };
   }
 
-  /** Adds the entries idle past PERSIST_CLAIM_IDLE_MS (a dead consumer's) to the batches. */
-  private async claimIdle(batches: Map<number, ShardEntries>): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < this.config.shards; shard++) {
-      pipeline.xautoclaim(
-        this.layout.stream(shard),
-        CONSUMER_GROUP,
-        this.config.instanceId,
-        this.config.persistence.claimIdleMs,
-        '0',
-        'COUNT',
-        this.config.persistence.readCount,
-      );
-    }
-    const replies = (await pipeline.exec()) ?? [];
+  /** Adds the claimed entries to the batches. */
+  private addClaimed(batches: Map<number, ShardEntries>, replies: Reply[]): void {
     for (const [shard, [error, reply]] of replies.entries()) {
       if (error) continue; // a lost group is recreated by the next read
       const claimed = (reply as [string, StreamEntry[]])[1];

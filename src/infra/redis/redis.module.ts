@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { rejectCommandsDroppedOnReconnect } from './reject-dropped-commands';
 import { LIMITER_REDIS, REDIS } from './redis.tokens';
 
 /**
@@ -43,6 +44,7 @@ export function createRedis(
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
   client.on('error', (err: Error) => logger.warn(`connection error: ${err.message}`));
+  rejectCommandsDroppedOnReconnect(client);
   return client;
 }
 
@@ -51,12 +53,10 @@ export function createRedis(
  * the readiness ping, and the closer's and locks' commands) REDIS_COMMAND_TIMEOUT_MS, the
  * limiter's QUOTA_REDIS_TIMEOUT_MS, the bound the quota check already promised (the
  * limiter also races its calls against it, and checks the connection first). The
- * persistence worker's connection gets a longer one (PERSISTENCE_COMMAND_TIMEOUT_MS): no
- * request waits on it, but ioredis, not resending commands after a reconnect, also never
- * settles those in flight when the connection comes back before its retry limit, and the
- * worker would wait for them forever. A read it abandons is retried from its own pending
- * entries. The quota-change subscriber's connection has none: ioredis subscribes again by
- * itself.
+ * persistence worker's and the quota-change subscriber's own connections have none:
+ * no request waits on them, and a worker read abandoned by a timer would leave its
+ * entries pending until claimed. Commands dropped unsettled by a quick reconnect are
+ * rejected on every connection (reject-dropped-commands.ts).
  */
 @Global()
 @Module({
