@@ -2,6 +2,7 @@ import { InitialSchema1763740800000 } from './1763740800000-InitialSchema';
 import { Quotas1795303058721 } from './1795303058721-Quotas';
 import { RowLevelSecurity1795390000000 } from './1795390000000-RowLevelSecurity';
 import { ApiKeyRateLimits1795480000000 } from './1795480000000-ApiKeyRateLimits';
+import { UsageRollups1795570000000 } from './1795570000000-UsageRollups';
 
 /** Every migration, in order; listed explicitly so the runner never depends on a glob. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Quotas1795303058721,
   RowLevelSecurity1795390000000,
   ApiKeyRateLimits1795480000000,
+  UsageRollups1795570000000,
 ];
