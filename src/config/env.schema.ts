@@ -67,6 +67,12 @@ export const envSchema = {
     API_KEY_EVENT_RATE_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000000, default: 50000 },
     API_KEY_EVENT_RATE_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 1 },
     API_KEY_RATE_ALGORITHM: { enum: ['fixed', 'sliding'], default: 'sliding' },
+    ANALYTICS_CACHE_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 3600 },
+    ANALYTICS_LOCAL_CACHE_ENTRIES: { type: 'integer', minimum: 0, maximum: 100000, default: 1000 },
+    ANALYTICS_LOCAL_CACHE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+    ANALYTICS_PREWARM_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 500 },
+    ANALYTICS_MAX_BUCKETS: { type: 'integer', minimum: 1, maximum: 100000, default: 1500 },
+    ANALYTICS_MAX_ROWS: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
   },
 } as const;
 

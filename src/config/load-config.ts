@@ -145,6 +145,14 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       },
       apiKeyAlgorithm: str('API_KEY_RATE_ALGORITHM') as AppConfig['quota']['apiKeyAlgorithm'],
     },
+    analytics: {
+      cacheTtlMs: num('ANALYTICS_CACHE_TTL_SECONDS') * 1000,
+      localEntries: num('ANALYTICS_LOCAL_CACHE_ENTRIES'),
+      localTtlMs: num('ANALYTICS_LOCAL_CACHE_SECONDS') * 1000,
+      prewarmDelayMs: num('ANALYTICS_PREWARM_DELAY_MS'),
+      maxBuckets: num('ANALYTICS_MAX_BUCKETS'),
+      maxRows: num('ANALYTICS_MAX_ROWS'),
+    },
   };
 }
 
