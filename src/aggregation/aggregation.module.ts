@@ -24,6 +24,6 @@ import { WindowsService } from './windows.service';
     WindowPublisher,
     WindowCloser,
   ],
-  exports: [RedisLayout, WindowsService],
+  exports: [RedisLayout, WindowsService, WindowPublisher],
 })
 export class AggregationModule {}

@@ -1,0 +1,96 @@
+import { DateTime, IANAZone } from 'luxon';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
+
+export type Granularity = 'minute' | 'hour' | 'day' | 'month';
+
+const UNIT = { minute: 'minute', hour: 'hour', day: 'day', month: 'month' } as const;
+/** Shortest length of a bucket, to bound the count before making any. */
+const MIN_MS: Record<Granularity, number> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 23 * 3_600_000,
+  month: 28 * 86_400_000,
+};
+
+/** The zone by its IANA name, or a 400 naming `path`. */
+export function zoneOf(name: string, path = '/timezone'): IANAZone {
+  const zone = IANAZone.create(name);
+  if (!zone.isValid) {
+    throw new DomainError(ErrorCode.ValidationFailed, `'${name}' is not an IANA time zone.`, {
+      errors: [{ path, message: 'must be an IANA time zone name such as Europe/Berlin' }],
+    });
+  }
+  return zone;
+}
+
+/** The start of the bucket of `granularity` in `zone` that holds `ms`. */
+export function bucketStartOf(ms: number, granularity: Granularity, zone: IANAZone): number {
+  return DateTime.fromMillis(ms, { zone }).startOf(UNIT[granularity]).toMillis();
+}
+
+/** The start of the bucket after the one that starts at `startMs` (a 23- or 25-hour day across DST). */
+export function nextBucket(startMs: number, granularity: Granularity, zone: IANAZone): number {
+  return DateTime.fromMillis(startMs, { zone })
+    .plus({ [UNIT[granularity]]: 1 })
+    .toMillis();
+}
+
+/**
+ * The bucket boundaries covering [fromMs, toMs), rounded out to whole buckets of the zone.
+ * Refused with 400 beyond `maxBuckets`, or when a boundary falls inside a window (a window
+ * length that does not divide the bucket), since a window is the smallest thing counted.
+ */
+export function bucketBounds(
+  fromMs: number,
+  toMs: number,
+  granularity: Granularity,
+  zone: IANAZone,
+  { windowMs, maxBuckets }: { windowMs: number; maxBuckets: number },
+): number[] {
+  const first = bucketStartOf(fromMs, granularity, zone);
+  if (Math.ceil((toMs - first) / MIN_MS[granularity]) > maxBuckets + 1) {
+    throw tooMany(granularity, maxBuckets);
+  }
+  const bounds = [first];
+  while (bounds.at(-1)! < toMs) bounds.push(nextBucket(bounds.at(-1)!, granularity, zone));
+  if (bounds.length - 1 > maxBuckets) throw tooMany(granularity, maxBuckets);
+  if (bounds.some((ms) => ms % windowMs !== 0)) {
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      `${granularity} buckets in ${zone.name} do not start on ${windowMs / 1000}-second window boundaries.`,
+      { errors: [{ path: '/granularity', message: 'is finer than the windows allow here' }] },
+    );
+  }
+  return bounds;
+}
+
+function tooMany(granularity: Granularity, maxBuckets: number): DomainError {
+  return new DomainError(
+    ErrorCode.ValidationFailed,
+    `The range holds more than ${maxBuckets} ${granularity} buckets; narrow from/to or use a coarser granularity.`,
+    { errors: [{ path: '/granularity', message: `makes more than ${maxBuckets} buckets` }] },
+  );
+}
+
+/** A boundary as ISO 8601 with the zone's offset at that instant (`Z` for UTC). */
+export function isoInZone(ms: number, zone: IANAZone): string {
+  return DateTime.fromMillis(ms, { zone }).toISO()!;
+}
+
+/** The calendar date (YYYY-MM-DD) in the zone of a day bucket starting at `ms`. */
+export function dateInZone(ms: number, zone: IANAZone): string {
+  return DateTime.fromMillis(ms, { zone }).toISODate()!;
+}
+
+/** The bounds of the `count` buckets that end with the one holding `nowMs`. */
+export function lastBuckets(
+  nowMs: number,
+  count: number,
+  granularity: Granularity,
+  zone: IANAZone,
+): number[] {
+  const current = DateTime.fromMillis(nowMs, { zone }).startOf(UNIT[granularity]);
+  const bounds = [current.minus({ [UNIT[granularity]]: count - 1 }).toMillis()];
+  while (bounds.length <= count) bounds.push(nextBucket(bounds.at(-1)!, granularity, zone));
+  return bounds;
+}
