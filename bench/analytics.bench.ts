@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { TENANT_ID, CUSTOMERS, DAYS, ensureDataset } from './analytics/dataset';
+import { type FlushCost, measureFlushCost } from './analytics/flush-cost';
 import { BENCH_APP_ENV } from './in-process-env';
 import { freePort } from './ingest/processes';
 import { sourceRevision } from './ingest/revision';
@@ -34,6 +35,8 @@ const COLD = Number(process.env.BENCH_COLD ?? 100);
 const CACHED = Number(process.env.BENCH_CACHED ?? 500);
 const SCANS = Number(process.env.BENCH_SCANS ?? 5);
 const MAX_AGE_MS = Number(process.env.BENCH_DATASET_MAX_AGE_HOURS ?? 24) * 3_600_000;
+const FLUSH_DATABASE_URL =
+  process.env.BENCH_FLUSH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tally_bench_flush';
 const API_KEY = 'tly_benchana_' + 'a'.repeat(43);
 const PREFIX = `bench-analytics-${randomBytes(3).toString('hex')}:`;
 
@@ -265,7 +268,10 @@ async function main(): Promise<void> {
         `${target.name}: cold p50 ${quantile(cold, 0.5)} ms, cached p50 ${quantile(cached, 0.5)} ms, scan p50 ${quantile(scan, 0.5).toFixed(0)} ms\n`,
       );
     }
-    process.stdout.write(render(rows, revision, dataset));
+    await db.end();
+    child.kill('SIGTERM');
+    const flush = await measureFlushCost(FLUSH_DATABASE_URL);
+    process.stdout.write(render(rows, revision, dataset, flush));
     if (rows.some((r) => !r.agrees)) process.exitCode = 1;
   } finally {
     child.kill('SIGTERM');
@@ -302,7 +308,10 @@ function render(
   rows: Row[],
   revision: string,
   dataset: Awaited<ReturnType<typeof ensureDataset>>,
+  flush: FlushCost,
 ): string {
+  const cost = (w: number, wo: number) =>
+    `${wo.toFixed(1)} ms → ${w.toFixed(1)} ms (+${((w / wo - 1) * 100).toFixed(0)} %, ${(((w - wo) * 1000) / flush.windows).toFixed(0)} µs a window)`;
   const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const ageHours = ((Date.now() - dataset.generatedAtMs) / 3_600_000).toFixed(1);
   const lines = [
@@ -321,6 +330,9 @@ function render(
       (r) =>
         `| ${r.target} | ${ms(quantile(r.cold, 0.5))} | ${ms(quantile(r.cold, 0.99))} | ${ms(quantile(r.cached, 0.5))} | ${ms(quantile(r.cached, 0.99))} | ${ms(quantile(r.scan, 0.5))} | ${(quantile(r.scan, 0.5) / quantile(r.cold, 0.99)).toFixed(0)}× | ${r.agrees ? 'yes' : 'NO'} |`,
     ),
+    '',
+    `The closer's flush statement, ${flush.windows} windows, without → with the rollup triggers (medians of ${flush.rounds} rounds each, alternated):`,
+    `first flush (inserts) ${cost(flush.insert.with, flush.insert.without)}; re-flush (updates) ${cost(flush.update.with, flush.update.without)}.`,
     '',
   ];
   return lines.join('\n');
