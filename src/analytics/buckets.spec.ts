@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { DomainError } from '../common/errors/domain-error';
 import { bucketBounds, dateInZone, isoInZone, zoneOf } from './buckets';
 
@@ -48,6 +49,22 @@ describe('bucket bounds', () => {
       '2026-11-01T00:00:00.000+05:30',
       '2026-12-01T00:00:00.000+05:30',
     ]);
+  });
+
+  it('formats boundaries as luxon does, offsets and all (UTC as Z)', () => {
+    for (const name of ['UTC', 'Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns', 'Etc/GMT+5']) {
+      const zone = zoneOf(name);
+      for (
+        let ms = at('2026-03-01T00:00:00Z');
+        ms < at('2026-12-01T00:00:00Z');
+        ms += 86_400_000 + 3_599_000
+      ) {
+        const luxon = DateTime.fromMillis(ms, { zone });
+        const iso = luxon.toISO()!;
+        expect(isoInZone(ms, zone)).toBe(name === 'UTC' ? iso.replace('+00:00', 'Z') : iso);
+        expect(dateInZone(ms, zone)).toBe(luxon.toISODate());
+      }
+    }
   });
 
   it('refuses too many buckets before making them, and an unknown zone, as 400s', () => {

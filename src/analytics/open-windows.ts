@@ -38,12 +38,7 @@ end
 return found
 `;
 
-type TenantOpenCommand = (
-  key: string,
-  min: number,
-  max: string,
-  prefix: string,
-) => Promise<string[]>;
+type TenantOpenCommand = (key: string, min: string, max: string, prefix: string) => unknown;
 
 /**
  * The one place analytics reads the window store in Redis: the open index and window
@@ -52,17 +47,12 @@ type TenantOpenCommand = (
  */
 @Injectable()
 export class OpenWindows {
-  private readonly tenantOpen: TenantOpenCommand;
-
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly layout: RedisLayout,
   ) {
     redis.defineCommand('tallyTenantOpenWindows', { numberOfKeys: 1, lua: TENANT_OPEN_LUA });
-    this.tenantOpen = (
-      redis as unknown as Record<string, TenantOpenCommand>
-    ).tallyTenantOpenWindows.bind(redis);
   }
 
   /**
@@ -78,19 +68,17 @@ export class OpenWindows {
       ? [...new Set(customerIds.map((c) => shardOf(tenantId, c, this.config.shards)))]
       : Array.from({ length: this.config.shards }, (_, shard) => shard);
     // Scores are window ends: a window starts in [from, to) when it ends in [from + w, to + w).
-    const min = fromMs === -Infinity ? '-inf' : fromMs + windowMs;
+    const min = fromMs === -Infinity ? '-inf' : String(fromMs + windowMs);
     const max = toMs === Infinity ? '+inf' : `(${toMs + windowMs}`;
-    const [nowMs, ...found] = await Promise.all([
-      this.now(),
-      ...shards.map((shard) =>
-        this.tenantOpen(
-          this.layout.openIndex(shard),
-          min as number,
-          String(max),
-          this.prefixOf(shard, tenantId),
-        ),
-      ),
-    ]);
+    // One write for every shard and the clock.
+    const ask = this.redis.pipeline().time();
+    const scripts = ask as unknown as Record<string, TenantOpenCommand>;
+    for (const shard of shards) {
+      const args = [this.layout.openIndex(shard), min, max, this.prefixOf(shard, tenantId)];
+      scripts.tallyTenantOpenWindows.call(ask, ...(args as Parameters<TenantOpenCommand>));
+    }
+    const [[seconds, micros], ...found] = (await execAll(ask)) as [[string, string], ...string[][]];
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const wanted = customerIds && new Set(customerIds);
     const keys = found
       .flat()

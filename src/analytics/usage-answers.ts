@@ -61,21 +61,23 @@ export function freshness(sums: Sums): Freshness {
 export function usageRows(query: UsageQuery, cells: Cell[], zone: IANAZone): UsageRow[] {
   const totals = breakdownOf(query) === null;
   const name = breakdownOf(query);
+  const byBucket = new Map(cells.map((c) => [c.bucket, c]));
   const filled =
     query.groupBy.length > 0
       ? cells
       : query.bounds.slice(0, -1).map(
           (_, bucket): Cell =>
-            cells.find((c) => c.bucket === bucket) ?? {
+            byBucket.get(bucket) ?? {
               bucket,
               customerId: null,
               name: null,
               m: zeroMeasures(),
             },
         );
+  const labels = query.bounds.map((ms) => isoInZone(ms, zone));
   return filled.map((c) => ({
-    bucketStart: isoInZone(query.bounds[c.bucket], zone),
-    bucketEnd: isoInZone(query.bounds[c.bucket + 1], zone),
+    bucketStart: labels[c.bucket],
+    bucketEnd: labels[c.bucket + 1],
     ...(query.groupBy.includes('customer') ? { customerId: c.customerId! } : {}),
     ...(name && query.groupBy.includes(name) ? { [name]: c.name! } : {}),
     calls: c.m.calls,
@@ -96,8 +98,9 @@ export interface DailyRow {
 }
 
 export function dailyRows(query: UsageQuery, cells: Cell[], zone: IANAZone): DailyRow[] {
+  const dates = query.bounds.map((ms) => dateInZone(ms, zone));
   return cells.map((c) => ({
-    date: dateInZone(query.bounds[c.bucket], zone),
+    date: dates[c.bucket],
     customerId: c.customerId!,
     calls: c.m.calls,
     tokens: c.m.tokens,

@@ -8,7 +8,7 @@ import { RequireScope } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
 import { AnalyticsService, type UsageParams } from './analytics.service';
 import type { DailyParams, TopParams } from './hot-queries';
-import { notModified } from './http-caching';
+import { conditionalJson, notModified } from './http-caching';
 import { usageCsv } from './usage-csv';
 import {
   dailyAnswerSchema,
@@ -92,7 +92,7 @@ export class UsageController {
       validateUsage(lists(query)),
       Date.now(),
     );
-    return notModified(request, reply, answer) ? undefined : answer;
+    return conditionalJson(request, reply, answer);
   }
 
   @Get('daily')
@@ -113,7 +113,7 @@ export class UsageController {
       validateDaily(query),
       Date.now(),
     );
-    return notModified(request, reply, answer) ? undefined : answer;
+    return conditionalJson(request, reply, answer);
   }
 
   @Get('top')
@@ -135,7 +135,7 @@ export class UsageController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const answer = await this.analytics.top(this.context.scope(), validateTop(query), Date.now());
-    return notModified(request, reply, answer) ? undefined : answer;
+    return conditionalJson(request, reply, answer);
   }
 
   @Get('live')

@@ -22,19 +22,28 @@ seg AS (
 export const USAGE_TOTALS_SQL = `
 WITH ${SEGMENTS},
 parts AS (
-  SELECT s.bucket, s.sign, r.customer_id, r.calls, r.tokens, r.input_tokens, r.output_tokens,
-         r.latency_sum_ms, r.latency_count, r.late_events
+  SELECT s.bucket, s.sign, r.*
   FROM seg s
-  JOIN usage_rollups r ON r.tenant_id = $1 AND r.grain = s.source
-                      AND r.bucket_start >= s.lo AND r.bucket_start < s.hi
-  WHERE s.source <> 'window' AND ($7::text[] IS NULL OR r.customer_id = ANY ($7))
+  CROSS JOIN LATERAL (
+    SELECT r.customer_id, r.calls, r.tokens, r.input_tokens, r.output_tokens,
+           r.latency_sum_ms, r.latency_count, r.late_events
+    FROM usage_rollups r
+    WHERE r.tenant_id = $1 AND r.grain = s.source
+      AND r.bucket_start >= s.lo AND r.bucket_start < s.hi
+      AND ($7::text[] IS NULL OR r.customer_id = ANY ($7))
+    OFFSET 0) r
+  WHERE s.source <> 'window'
   UNION ALL
-  SELECT s.bucket, s.sign, w.customer_id, w.total_calls, w.total_tokens, w.total_input_tokens,
-         w.total_output_tokens, w.latency_sum_ms, w.latency_count, w.late_events
+  SELECT s.bucket, s.sign, w.*
   FROM seg s
-  JOIN aggregation_windows w ON w.tenant_id = $1
-                            AND w.window_start >= s.lo AND w.window_start < s.hi
-  WHERE s.source = 'window' AND ($7::text[] IS NULL OR w.customer_id = ANY ($7))
+  CROSS JOIN LATERAL (
+    SELECT w.customer_id, w.total_calls, w.total_tokens, w.total_input_tokens,
+           w.total_output_tokens, w.latency_sum_ms, w.latency_count, w.late_events
+    FROM aggregation_windows w
+    WHERE w.tenant_id = $1 AND w.window_start >= s.lo AND w.window_start < s.hi
+      AND ($7::text[] IS NULL OR w.customer_id = ANY ($7))
+    OFFSET 0) w
+  WHERE s.source = 'window'
 )
 SELECT bucket, CASE WHEN $8::boolean THEN customer_id END AS customer_id,
        sum(sign * calls) AS calls, sum(sign * tokens) AS tokens,
@@ -56,21 +65,30 @@ LIMIT $9`;
 export const USAGE_BREAKDOWN_SQL = `
 WITH ${SEGMENTS},
 parts AS (
-  SELECT s.bucket, s.sign, r.customer_id, r.name, r.calls, r.tokens
+  SELECT s.bucket, s.sign, r.*
   FROM seg s
-  JOIN usage_rollup_breakdowns r ON r.tenant_id = $1 AND r.grain = s.source AND r.dimension = $10
-                                AND r.bucket_start >= s.lo AND r.bucket_start < s.hi
-  WHERE s.source <> 'window' AND ($7::text[] IS NULL OR r.customer_id = ANY ($7))
-    AND ($13::text[] IS NULL OR r.name = ANY ($13))
+  CROSS JOIN LATERAL (
+    SELECT r.customer_id, r.name, r.calls, r.tokens
+    FROM usage_rollup_breakdowns r
+    WHERE r.tenant_id = $1 AND r.grain = s.source AND r.dimension = $10
+      AND r.bucket_start >= s.lo AND r.bucket_start < s.hi
+      AND ($7::text[] IS NULL OR r.customer_id = ANY ($7))
+      AND ($13::text[] IS NULL OR r.name = ANY ($13))
+    OFFSET 0) r
+  WHERE s.source <> 'window'
   UNION ALL
-  SELECT s.bucket, s.sign, w.customer_id, e.key, (e.value->>'calls')::bigint,
-         (e.value->>'tokens')::bigint
+  SELECT s.bucket, s.sign, w.*
   FROM seg s
-  JOIN aggregation_windows w ON w.tenant_id = $1
-                            AND w.window_start >= s.lo AND w.window_start < s.hi
-  CROSS JOIN LATERAL jsonb_each(w.aggregation_data -> $11::text) AS e
-  WHERE s.source = 'window' AND ($7::text[] IS NULL OR w.customer_id = ANY ($7))
-    AND ($13::text[] IS NULL OR e.key = ANY ($13))
+  CROSS JOIN LATERAL (
+    SELECT w.customer_id, e.key AS name, (e.value->>'calls')::bigint AS calls,
+           (e.value->>'tokens')::bigint AS tokens
+    FROM aggregation_windows w
+    CROSS JOIN LATERAL jsonb_each(w.aggregation_data -> $11::text) AS e
+    WHERE w.tenant_id = $1 AND w.window_start >= s.lo AND w.window_start < s.hi
+      AND ($7::text[] IS NULL OR w.customer_id = ANY ($7))
+      AND ($13::text[] IS NULL OR e.key = ANY ($13))
+    OFFSET 0) w
+  WHERE s.source = 'window'
 )
 SELECT bucket, CASE WHEN $8::boolean THEN customer_id END AS customer_id,
        CASE WHEN $12::boolean THEN name END AS name,
