@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { DateTime, IANAZone } from 'luxon';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 
@@ -28,11 +29,38 @@ export function bucketStartOf(ms: number, granularity: Granularity, zone: IANAZo
   return DateTime.fromMillis(ms, { zone }).startOf(UNIT[granularity]).toMillis();
 }
 
+/** Minutes and hours are fixed lengths of absolute time in every zone (luxon adds them so too). */
+const FIXED_MS: Partial<Record<Granularity, number>> = { minute: 60_000, hour: 3_600_000 };
+
 /** The start of the bucket after the one that starts at `startMs` (a 23- or 25-hour day across DST). */
 export function nextBucket(startMs: number, granularity: Granularity, zone: IANAZone): number {
+  const fixed = FIXED_MS[granularity];
+  if (fixed !== undefined) return startMs + fixed;
   return DateTime.fromMillis(startMs, { zone })
     .plus({ [UNIT[granularity]]: 1 })
     .toMillis();
+}
+
+/**
+ * Calendar arithmetic through luxon (Intl underneath) costs tens of microseconds a step,
+ * and every request of a dashboard asks for the same buckets again: keep them.
+ */
+const remembered = new LRUCache<string, readonly number[]>({ max: 1000 });
+
+/** The bounds from the bucket starting at `first` through the one starting at `last`, and the end of that one. */
+function boundsThrough(
+  first: number,
+  last: number,
+  granularity: Granularity,
+  zone: IANAZone,
+): number[] {
+  const key = `${granularity}|${zone.name}|${first}|${last}`;
+  const known = remembered.get(key);
+  if (known) return [...known];
+  const bounds = [first];
+  while (bounds.at(-1)! <= last) bounds.push(nextBucket(bounds.at(-1)!, granularity, zone));
+  remembered.set(key, bounds);
+  return [...bounds];
 }
 
 /**
@@ -51,8 +79,8 @@ export function bucketBounds(
   if (Math.ceil((toMs - first) / MIN_MS[granularity]) > maxBuckets + 1) {
     throw tooMany(granularity, maxBuckets);
   }
-  const bounds = [first];
-  while (bounds.at(-1)! < toMs) bounds.push(nextBucket(bounds.at(-1)!, granularity, zone));
+  const last = bucketStartOf(toMs - 1, granularity, zone);
+  const bounds = boundsThrough(first, last, granularity, zone);
   if (bounds.length - 1 > maxBuckets) throw tooMany(granularity, maxBuckets);
   if (bounds.some((ms) => ms % windowMs !== 0)) {
     throw new DomainError(
@@ -100,8 +128,13 @@ export function lastBuckets(
   granularity: Granularity,
   zone: IANAZone,
 ): number[] {
-  const current = DateTime.fromMillis(nowMs, { zone }).startOf(UNIT[granularity]);
-  const bounds = [current.minus({ [UNIT[granularity]]: count - 1 }).toMillis()];
-  while (bounds.length <= count) bounds.push(nextBucket(bounds.at(-1)!, granularity, zone));
-  return bounds;
+  const current = bucketStartOf(nowMs, granularity, zone);
+  const fixed = FIXED_MS[granularity];
+  const first =
+    fixed !== undefined
+      ? current - (count - 1) * fixed
+      : DateTime.fromMillis(current, { zone })
+          .minus({ [UNIT[granularity]]: count - 1 })
+          .toMillis();
+  return boundsThrough(first, current, granularity, zone);
 }
