@@ -16,13 +16,15 @@ WITH src AS (${source}),
 totals AS (
   INSERT INTO usage_rollups AS r (tenant_id, grain, bucket_start, customer_id, calls, tokens,
     input_tokens, output_tokens, latency_sum_ms, latency_count, late_events)
-  SELECT s.tenant_id, g.grain, date_trunc(g.grain, s.window_start, 'UTC'), s.customer_id,
+  SELECT s.tenant_id, g.grain, date_trunc(g.grain, s.window_start, 'UTC'),
+         COALESCE(s.customer_id, ''),
          sum(s.sign * s.total_calls), sum(s.sign * s.total_tokens),
          sum(s.sign * s.total_input_tokens), sum(s.sign * s.total_output_tokens),
          sum(s.sign * s.latency_sum_ms), sum(s.sign * s.latency_count),
          sum(s.sign * s.late_events)
   FROM src s CROSS JOIN ${grains}
-  GROUP BY 1, 2, 3, 4
+  GROUP BY s.tenant_id, g.grain, date_trunc(g.grain, s.window_start, 'UTC'),
+           GROUPING SETS ((s.customer_id), ())
   HAVING sum(s.sign * s.total_calls) <> 0 OR sum(s.sign * s.total_tokens) <> 0
       OR sum(s.sign * s.total_input_tokens) <> 0 OR sum(s.sign * s.total_output_tokens) <> 0
       OR sum(s.sign * s.latency_sum_ms) <> 0 OR sum(s.sign * s.latency_count) <> 0
@@ -40,13 +42,14 @@ totals AS (
 INSERT INTO usage_rollup_breakdowns AS r (tenant_id, grain, dimension, bucket_start,
   customer_id, name, calls, tokens)
 SELECT s.tenant_id, g.grain, d.dimension, date_trunc(g.grain, s.window_start, 'UTC'),
-       s.customer_id, e.key, sum(s.sign * (e.value->>'calls')::bigint),
+       COALESCE(s.customer_id, ''), e.key, sum(s.sign * (e.value->>'calls')::bigint),
        sum(s.sign * (e.value->>'tokens')::bigint)
 FROM src s
 CROSS JOIN (VALUES ('endpoint', 'byEndpoint'), ('model', 'byModel')) AS d (dimension, field)
 CROSS JOIN LATERAL jsonb_each(s.aggregation_data -> d.field) AS e
 CROSS JOIN ${grains}
-GROUP BY 1, 2, 3, 4, 5, 6
+GROUP BY s.tenant_id, g.grain, d.dimension, date_trunc(g.grain, s.window_start, 'UTC'), e.key,
+         GROUPING SETS ((s.customer_id), ())
 HAVING sum(s.sign * (e.value->>'calls')::bigint) <> 0
     OR sum(s.sign * (e.value->>'tokens')::bigint) <> 0
 ORDER BY 1, 2, 3, 4, 5, 6
@@ -58,6 +61,9 @@ ON CONFLICT (tenant_id, grain, dimension, bucket_start, customer_id, name) DO UP
 /**
  * Exact hourly and daily (UTC) rollups of aggregation_windows, by customer (totals) and by
  * customer and endpoint or model (breakdowns), kept by triggers on aggregation_windows.
+ * Each bucket also has a row for all the tenant's customers together, customer_id '' (no
+ * customer has an empty id: ingestion refuses it), so an answer that neither groups nor
+ * filters by customer reads one row per bucket instead of one per customer.
  *
  * Each statement that writes windows applies the difference between the rows as they were
  * (OLD TABLE) and as they are (NEW TABLE) to the rollups, in the same transaction. A

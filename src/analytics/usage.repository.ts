@@ -145,6 +145,8 @@ export class UsageRepository {
       query.customerIds,
       query.groupBy.includes('customer'),
       limit,
+      // Every customer together: the rollups' own all-customers rows.
+      query.customerIds === null && !query.groupBy.includes('customer'),
     ];
     const breakdown = breakdownOf(query);
     if (breakdown === null) {

@@ -15,7 +15,9 @@ seg AS (
 )`;
 
 /**
- * Totals per bucket (and customer when $8): $7 customer filter, $9 row limit.
+ * Totals per bucket (and customer when $8): $7 customer filter, $9 row limit, $10 true to
+ * read the rollups' all-customers rows (customer_id '': no grouping or filter by
+ * customer), false for the per-customer ones.
  * Rows: bucket, customer_id, calls, tokens, input_tokens, output_tokens, latency_sum_ms,
  * latency_count, late_events.
  */
@@ -31,6 +33,7 @@ parts AS (
     WHERE r.tenant_id = $1 AND r.grain = s.source
       AND r.bucket_start >= s.lo AND r.bucket_start < s.hi
       AND ($7::text[] IS NULL OR r.customer_id = ANY ($7))
+      AND (r.customer_id = '') = $10::boolean
     OFFSET 0) r
   WHERE s.source <> 'window'
   UNION ALL
@@ -57,10 +60,10 @@ ORDER BY 1, 2
 LIMIT $9`;
 
 /**
- * Calls and tokens per bucket by endpoint or model ($10: 'endpoint' or 'model', $11 the
- * matching aggregation_data field), grouped by customer when $8 and by name when $12;
- * $7 customer filter, $13 name filter, $9 row limit. Rows: bucket, customer_id, name,
- * calls, tokens.
+ * Calls and tokens per bucket by endpoint or model ($11: 'endpoint' or 'model', $12 the
+ * matching aggregation_data field), grouped by customer when $8 and by name when $13;
+ * $7 customer filter, $14 name filter, $9 row limit, $10 all-customers rows as above.
+ * Rows: bucket, customer_id, name, calls, tokens.
  */
 export const USAGE_BREAKDOWN_SQL = `
 WITH ${SEGMENTS},
@@ -70,10 +73,11 @@ parts AS (
   CROSS JOIN LATERAL (
     SELECT r.customer_id, r.name, r.calls, r.tokens
     FROM usage_rollup_breakdowns r
-    WHERE r.tenant_id = $1 AND r.grain = s.source AND r.dimension = $10
+    WHERE r.tenant_id = $1 AND r.grain = s.source AND r.dimension = $11
       AND r.bucket_start >= s.lo AND r.bucket_start < s.hi
       AND ($7::text[] IS NULL OR r.customer_id = ANY ($7))
-      AND ($13::text[] IS NULL OR r.name = ANY ($13))
+      AND (r.customer_id = '') = $10::boolean
+      AND ($14::text[] IS NULL OR r.name = ANY ($14))
     OFFSET 0) r
   WHERE s.source <> 'window'
   UNION ALL
@@ -83,15 +87,15 @@ parts AS (
     SELECT w.customer_id, e.key AS name, (e.value->>'calls')::bigint AS calls,
            (e.value->>'tokens')::bigint AS tokens
     FROM aggregation_windows w
-    CROSS JOIN LATERAL jsonb_each(w.aggregation_data -> $11::text) AS e
+    CROSS JOIN LATERAL jsonb_each(w.aggregation_data -> $12::text) AS e
     WHERE w.tenant_id = $1 AND w.window_start >= s.lo AND w.window_start < s.hi
       AND ($7::text[] IS NULL OR w.customer_id = ANY ($7))
-      AND ($13::text[] IS NULL OR e.key = ANY ($13))
+      AND ($14::text[] IS NULL OR e.key = ANY ($14))
     OFFSET 0) w
   WHERE s.source = 'window'
 )
 SELECT bucket, CASE WHEN $8::boolean THEN customer_id END AS customer_id,
-       CASE WHEN $12::boolean THEN name END AS name,
+       CASE WHEN $13::boolean THEN name END AS name,
        sum(sign * calls) AS calls, sum(sign * tokens) AS tokens
 FROM parts
 GROUP BY 1, 2, 3
