@@ -34,6 +34,7 @@ export interface Sums {
 @Injectable()
 export class UsageEngine {
   private readonly logger = new Logger(UsageEngine.name);
+  private readonly computing = new Map<string, Promise<StoredPart>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -64,8 +65,18 @@ export class UsageEngine {
       if (part) source = 'recent';
     }
     if (!part) {
-      part = await this.compute(scope, query, live);
-      await this.cache.set(tenantId, queryDigest, version, days, part);
+      // Requests that miss together (a dashboard's panels right after a flush) share one read.
+      const key = `${tenantId}\u0000${queryDigest}\u0000${version}`;
+      let computing = this.computing.get(key);
+      if (!computing) {
+        computing = this.compute(scope, query, live).then(async (computed) => {
+          await this.cache.set(tenantId, queryDigest, version, days, computed);
+          return computed;
+        });
+        this.computing.set(key, computing);
+        void computing.finally(() => this.computing.delete(key)).catch(() => undefined);
+      }
+      part = await computing;
     }
     this.metrics.answers.inc({ source });
     return this.merge(scope, query, part, live, source);
