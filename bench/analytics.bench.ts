@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -320,7 +320,9 @@ function render(
     `Source: ${revision}.`,
     `Command: \`npm run bench:analytics\`: ${COLD} cold and ${CACHED} cached requests per answer, one at a time; the scan ${SCANS} times.`,
     `Data: 1 tenant, ${CUSTOMERS} customers × ${DAYS} days of 30-second windows = ${dataset.windows.toLocaleString('en')} windows, ${dataset.reused ? `reused (generated ${ageHours} h before)` : `generated in ${dataset.generationSeconds!.toFixed(0)} s`}.`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; Postgres, Redis and the service on the same machine.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; Postgres, Redis and the service on the same machine; load average at the end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} (1 / 5 / 15 min: anything above 2 is other work competing for the 2 cores).`,
     '',
     "Server time (the service's own, per request) in ms; the scan in Postgres alone. Targets: cold p99 ≤ 50 ms and ≥ 20× faster than the scan; cached p99 ≤ 2 ms.",
     '',
