@@ -106,9 +106,9 @@ function tooMany(granularity: Granularity, maxBuckets: number): DomainError {
  * and that was most of a cached answer's time.
  */
 export function isoInZone(ms: number, zone: IANAZone): string {
-  const offset = zone.offset(ms);
+  if (zone.name === 'UTC') return new Date(ms).toISOString();
+  const offset = offsetOf(ms, zone);
   const local = new Date(ms + offset * 60_000).toISOString();
-  if (offset === 0 && zone.name === 'UTC') return local;
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);
   const hh = String(Math.floor(abs / 60)).padStart(2, '0');
@@ -118,7 +118,21 @@ export function isoInZone(ms: number, zone: IANAZone): string {
 
 /** The calendar date (YYYY-MM-DD) in the zone of a day bucket starting at `ms`. */
 export function dateInZone(ms: number, zone: IANAZone): string {
-  return new Date(ms + zone.offset(ms) * 60_000).toISOString().slice(0, 10);
+  return new Date(ms + offsetOf(ms, zone) * 60_000).toISOString().slice(0, 10);
+}
+
+const offsets = new LRUCache<string, number>({ max: 10_000 });
+
+/** The zone's offset in minutes at `ms`; luxon asks Intl each time, and answers repeat their bounds. */
+function offsetOf(ms: number, zone: IANAZone): number {
+  if (zone.name === 'UTC') return 0;
+  const key = `${zone.name}|${ms}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    offset = zone.offset(ms);
+    offsets.set(key, offset);
+  }
+  return offset;
 }
 
 /** The bounds of the `count` buckets that end with the one holding `nowMs`. */
