@@ -56,5 +56,25 @@ function* windows(cfg) {
   }
 }
 
+const DASHBOARD = [
+  '/v1/usage/daily',
+  '/v1/usage/top?hours=24&limit=5',
+  '/v1/usage/top?hours=24&by=tokens&dimension=model',
+  '/v1/usage?granularity=hour&groupBy=customer',
+];
+
+/** A dashboard's panels, one per iteration in turn: what the analytics cache is for. */
+function* usage(cfg) {
+  const path = DASHBOARD[Math.floor(Math.random() * DASHBOARD.length)];
+  yield {
+    method: 'GET',
+    url: `${cfg.baseUrl}${path}`,
+    headers: { 'X-API-Key': cfg.apiKey },
+    name: `GET ${path.split('?')[0]}`,
+    expected: [200],
+    checks: { 'usage 200': (r) => r.status === 200 },
+  };
+}
+
 /** By scenario name, as the scripts name them in `options.scenarios`. */
-export const SCENARIOS = { ingest, quota, windows };
+export const SCENARIOS = { ingest, quota, windows, usage };

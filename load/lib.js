@@ -17,6 +17,7 @@ export function settings(env) {
     rate: positiveInt(env.RATE, 50),
     readRate: positiveInt(env.READ_RATE, 20),
     quotaRate: positiveInt(env.QUOTA_RATE, 200),
+    usageRate: positiveInt(env.USAGE_RATE, 10),
     batch: positiveInt(env.BATCH, 100),
     customers: positiveInt(env.CUSTOMERS, 50),
     p99Ms: positiveInt(env.P99_MS, 500),

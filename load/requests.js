@@ -21,3 +21,4 @@ function run(scenario, cfg) {
 export const postEvents = (cfg) => run(SCENARIOS.ingest, cfg);
 export const consumeQuota = (cfg) => run(SCENARIOS.quota, cfg);
 export const readWindows = (cfg) => run(SCENARIOS.windows, cfg);
+export const readUsage = (cfg) => run(SCENARIOS.usage, cfg);

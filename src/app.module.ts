@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AggregationModule } from './aggregation/aggregation.module';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -31,6 +32,7 @@ export class AppModule {
         IngestionModule,
         HealthModule,
         QuotaModule,
+        AnalyticsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };

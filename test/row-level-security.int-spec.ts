@@ -5,7 +5,15 @@ import { tenantScope } from '../src/infra/database/tenant-scope';
 import { createTenant, ensureCustomer, event, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 
-const TENANT_OWNED = ['api_keys', 'customers', 'usage_events', 'aggregation_windows', 'quotas'];
+const TENANT_OWNED = [
+  'api_keys',
+  'customers',
+  'usage_events',
+  'aggregation_windows',
+  'quotas',
+  'usage_rollups',
+  'usage_rollup_breakdowns',
+];
 
 /**
  * The last layer on its own: raw SQL as the application role, past every repository,
@@ -124,6 +132,14 @@ describe('row-level security', () => {
     expect(deleted.rowCount).toBe(0);
     await expect(
       inTransaction(a, () => asApp.query(`UPDATE customers SET tenant_id = $1`, [b])),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      inTransaction(a, () =>
+        asApp.query(
+          `INSERT INTO usage_rollups VALUES ($1, 'hour', now(), 'planted', 1, 1, 1, 1, 1, 1, 0)`,
+          [b],
+        ),
+      ),
     ).rejects.toThrow(/row-level security/);
   });
 

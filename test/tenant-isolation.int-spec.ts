@@ -109,6 +109,9 @@ describe('tenant isolation, route by route', () => {
       customers: await rows('SELECT * FROM customers WHERE tenant_id = $1 ORDER BY id'),
       quotas: await rows('SELECT * FROM quotas WHERE tenant_id = $1 ORDER BY id'),
       windows: await rows('SELECT * FROM aggregation_windows WHERE tenant_id = $1 ORDER BY id'),
+      rollups: await rows(
+        'SELECT * FROM usage_rollups WHERE tenant_id = $1 ORDER BY grain, bucket_start, customer_id',
+      ),
       events: await rows('SELECT * FROM usage_events WHERE tenant_id = $1 ORDER BY event_id'),
       quotaBucket: await stack.redis.hgetall(`${stack.prefix}{q:${b.tenantId}:${b.customer}}`),
     };
@@ -139,6 +142,50 @@ describe('tenant isolation, route by route', () => {
       route: 'GET /v1/windows',
       access: 'tenant',
       send: (h) => call('GET', `/v1/windows?customerId=${b.customer}&from=${hour()}`, h),
+      status: 200,
+      check: (r) => expect(r.body.data).toEqual([]),
+    },
+    // Analytics: B's customer as a filter; A has no usage of its own, so every answer is empty.
+    {
+      route: 'GET /v1/usage',
+      access: 'tenant',
+      send: (h) =>
+        call('GET', `/v1/usage?customerId=${b.customer}&groupBy=customer&from=${hour()}`, h),
+      status: 200,
+      check: (r) => expect(r.body.data).toEqual([]),
+    },
+    {
+      route: 'GET /v1/usage/daily',
+      access: 'tenant',
+      send: (h) => call('GET', '/v1/usage/daily', h),
+      status: 200,
+      check: (r) => expect(r.body.data).toEqual([]),
+    },
+    {
+      route: 'GET /v1/usage/top',
+      access: 'tenant',
+      send: (h) => call('GET', '/v1/usage/top?dimension=endpoint', h),
+      status: 200,
+      check: (r) => expect(r.body.data).toEqual([]),
+    },
+    {
+      route: 'GET /v1/usage/live',
+      access: 'tenant',
+      send: (h) => call('GET', `/v1/usage/live?customerId=${b.customer}`, h),
+      status: 200,
+      check: (r) => expect(r.body.data).toEqual([]),
+    },
+    {
+      route: 'GET /v1/usage/export',
+      access: 'tenant',
+      send: (h) => call('GET', `/v1/usage/export?customerId=${b.customer}&groupBy=customer`, h),
+      status: 200,
+      check: (r) => expect(String(r.body).trim().split('\n')).toHaveLength(1),
+    },
+    {
+      route: 'GET /v1/events',
+      access: 'tenant',
+      send: (h) => call('GET', `/v1/events?customerId=${b.customer}&from=${hour()}`, h),
       status: 200,
       check: (r) => expect(r.body.data).toEqual([]),
     },

@@ -30,6 +30,6 @@ import { WindowsService } from './windows.service';
     RedisEpoch,
     EpochRecovery,
   ],
-  exports: [RedisLayout, WindowsService],
+  exports: [RedisLayout, WindowsService, WindowPublisher],
 })
 export class AggregationModule {}

@@ -107,6 +107,20 @@ export interface AppConfig {
     /** Bytes on disk, segments of adopted directories included; beyond it ingestion answers 503. */
     maxBytes: number;
   };
+  analytics: {
+    /** How long a /v1/usage* answer stays in Redis; a flush makes it unreachable sooner (versions). */
+    cacheTtlMs: number;
+    /** Answers each instance keeps in memory; 0 turns the local cache off. */
+    localEntries: number;
+    /** How old a local answer may be when served without asking Redis for its version (Redis unreachable). */
+    localTtlMs: number;
+    /** After a flush, the tenant's hot answers are recomputed this much later (coalescing flushes); 0: never. */
+    prewarmDelayMs: number;
+    /** Most buckets one answer may have (refused with 400 above). */
+    maxBuckets: number;
+    /** Most rows (bucket × group) one answer may have (refused with 400 above). */
+    maxRows: number;
+  };
 }
 
 export interface Network {

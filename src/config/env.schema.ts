@@ -76,6 +76,12 @@ export const envSchema = {
     // Relative paths are resolved against the working directory at start.
     SPOOL_DIR: { type: 'string', minLength: 1, default: 'var/spool' },
     SPOOL_MAX_BYTES: { type: 'integer', minimum: 4096, default: 1073741824 },
+    ANALYTICS_CACHE_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 3600 },
+    ANALYTICS_LOCAL_CACHE_ENTRIES: { type: 'integer', minimum: 0, maximum: 100000, default: 1000 },
+    ANALYTICS_LOCAL_CACHE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+    ANALYTICS_PREWARM_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 500 },
+    ANALYTICS_MAX_BUCKETS: { type: 'integer', minimum: 1, maximum: 100000, default: 1500 },
+    ANALYTICS_MAX_ROWS: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
   },
 } as const;
 

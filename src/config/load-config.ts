@@ -156,6 +156,14 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       dir: resolve(str('SPOOL_DIR')),
       maxBytes: num('SPOOL_MAX_BYTES'),
     },
+    analytics: {
+      cacheTtlMs: num('ANALYTICS_CACHE_TTL_SECONDS') * 1000,
+      localEntries: num('ANALYTICS_LOCAL_CACHE_ENTRIES'),
+      localTtlMs: num('ANALYTICS_LOCAL_CACHE_SECONDS') * 1000,
+      prewarmDelayMs: num('ANALYTICS_PREWARM_DELAY_MS'),
+      maxBuckets: num('ANALYTICS_MAX_BUCKETS'),
+      maxRows: num('ANALYTICS_MAX_ROWS'),
+    },
   };
 }
 

@@ -1,13 +1,23 @@
 import { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations';
 import { AggregationWindow } from '../aggregation/aggregation-window.entity';
+import { UsageRollup, UsageRollupBreakdown } from '../analytics/usage-rollup.entity';
 import { Quota } from '../quota/quota.entity';
 import { ApiKey } from '../tenancy/api-key.entity';
 import { Customer } from '../tenancy/customer.entity';
 import { Tenant } from '../tenancy/tenant.entity';
 import { UsageEvent } from './usage-event.entity';
 
-export const entities = [Tenant, ApiKey, Customer, UsageEvent, AggregationWindow, Quota];
+export const entities = [
+  Tenant,
+  ApiKey,
+  Customer,
+  UsageEvent,
+  AggregationWindow,
+  Quota,
+  UsageRollup,
+  UsageRollupBreakdown,
+];
 
 /** The role the service's queries run as: subject to row-level security (migration RowLevelSecurity). */
 export const APP_DB_ROLE = 'tally_app';

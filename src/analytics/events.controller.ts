@@ -1,0 +1,37 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { openApi } from '../common/openapi/json-schema';
+import { ProblemResponses } from '../common/openapi/problem-responses';
+import { validateQuery } from '../common/validation/validate-body';
+import { RequireScope } from '../tenancy/auth.decorators';
+import { TenantContext } from '../tenancy/tenant-context';
+import { AnalyticsService, type EventsPage, type EventsParams } from './analytics.service';
+import { eventsPageSchema, eventsQuerySchema } from './usage.schemas';
+
+const validateEvents = validateQuery<EventsParams>(eventsQuerySchema);
+
+/** Reading raw events; POST /v1/events (ingestion) shares the path. */
+@ApiTags('events')
+@Controller('v1/events')
+export class EventsController {
+  constructor(
+    private readonly analytics: AnalyticsService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiQuery({ name: 'customerId', required: true })
+  @ApiQuery({ name: 'from', required: false, description: 'ISO time, inclusive (event timestamp)' })
+  @ApiQuery({ name: 'to', required: false, description: 'ISO time, exclusive; default now' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiOkResponse({
+    description: "One customer's raw events by timestamp, cursor-paginated.",
+    schema: openApi(eventsPageSchema),
+  })
+  @ProblemResponses(400, 401, 403, 503)
+  async list(@Query() query: unknown): Promise<EventsPage> {
+    return this.analytics.events(this.context.scope(), validateEvents(query), Date.now());
+  }
+}
