@@ -1,27 +1,30 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { REDIS } from '../infra/redis/redis.tokens';
-import { RedisLayout } from './redis-layout';
+import { Injectable, Logger } from '@nestjs/common';
+import { LiveEvents } from '../live/live-events';
 import { toWindowView, type WindowRow } from './window-view';
 
-/** Announces flushed windows on the tenant's channel (read by live views and the SSE stream). */
+/** Announces flushed windows as `window.closed` on the live stream (src/live). */
 @Injectable()
 export class WindowPublisher {
   private readonly logger = new Logger(WindowPublisher.name);
 
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    private readonly layout: RedisLayout,
-  ) {}
+  constructor(private readonly live: LiveEvents) {}
 
   async published(rows: WindowRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const row of rows) {
-      const message = JSON.stringify({ type: 'window.closed', data: toWindowView(row) });
-      pipeline.publish(this.layout.updatesChannel(row.tenant_id), message);
-    }
-    // The rows are already committed; a lost notification must not fail the flush.
-    await pipeline.exec().catch((error: Error) => this.logger.warn(`publish: ${error.message}`));
+    const byTenant = new Map<string, WindowRow[]>();
+    for (const row of rows)
+      byTenant.set(row.tenant_id, [...(byTenant.get(row.tenant_id) ?? []), row]);
+    await Promise.all(
+      [...byTenant].map(([tenantId, list]) =>
+        this.live.publish(
+          tenantId,
+          list.map((row) => ({
+            type: 'window.closed' as const,
+            customerId: row.customer_id,
+            data: toWindowView(row),
+          })),
+        ),
+      ),
+      // The rows are already committed; a lost notification must not fail the flush.
+    ).catch((error: Error) => this.logger.warn(`publish: ${error.message}`));
   }
 }

@@ -145,6 +145,15 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       },
       apiKeyAlgorithm: str('API_KEY_RATE_ALGORITHM') as AppConfig['quota']['apiKeyAlgorithm'],
     },
+    live: {
+      heartbeatMs: num('LIVE_HEARTBEAT_SECONDS') * 1000,
+      coalesceMs: num('LIVE_COALESCE_MS'),
+      historyMs: num('LIVE_HISTORY_SECONDS') * 1000,
+      historyMaxEvents: num('LIVE_HISTORY_MAX_EVENTS'),
+      maxStreamsPerTenant: num('LIVE_MAX_STREAMS_PER_TENANT'),
+      clientBufferBytes: num('LIVE_CLIENT_BUFFER_BYTES'),
+      ticketTtlSeconds: num('LIVE_TICKET_TTL_SECONDS'),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AggregationModule } from '../aggregation/aggregation.module';
+import { LiveModule } from '../live/live.module';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { EventValidator } from './event-validator';
@@ -9,7 +10,7 @@ import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 
 @Module({
-  imports: [AggregationModule, PersistenceModule, TenancyModule],
+  imports: [AggregationModule, LiveModule, PersistenceModule, TenancyModule],
   controllers: [IngestionController],
   providers: [EventValidator, IngestScript, IngestBatcher, IngestionService],
 })

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { shardOf } from '../aggregation/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { UsageFeed } from '../live/usage-feed';
 import { Metrics } from '../metrics/metrics';
 import { StreamBacklog } from '../persistence/stream-backlog';
 import { IngestBatcher } from './ingest-batcher';
@@ -21,6 +22,7 @@ export class IngestionService {
     private readonly batcher: IngestBatcher,
     private readonly backlog: StreamBacklog,
     private readonly metrics: Metrics,
+    private readonly usage: UsageFeed,
   ) {}
 
   /**
@@ -52,7 +54,17 @@ export class IngestionService {
       });
     }
     const counts = [0, 0, 0, 0];
-    for (const list of outcomes) for (const outcome of list) counts[outcome]++;
+    const lists = [...byShard.values()];
+    outcomes.forEach((list, i) =>
+      list.forEach((outcome, j) => {
+        counts[outcome]++;
+        // Counted in a Redis window: the live stream's usage.updated will carry it.
+        if (outcome === IngestOutcome.Counted || outcome === IngestOutcome.CountedLate) {
+          const e = lists[i][j];
+          this.usage.note(e.tenantId, e.customerId, e.timestampMs);
+        }
+      }),
+    );
     const duplicates = counts[IngestOutcome.Duplicate];
     const accepted = events.length - duplicates;
     this.metrics.events.inc({ outcome: 'accepted' }, accepted);

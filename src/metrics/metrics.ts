@@ -158,6 +158,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly liveStreams = new Gauge({
+    name: 'tally_live_streams',
+    help: 'Live streams (GET /v1/stream) open on this instance',
+    registers: [this.registry],
+  });
+
+  readonly liveEventsSent = new Counter({
+    name: 'tally_live_events_sent_total',
+    help: 'Events written to live streams, by type (one per stream that received it)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly liveStreamsDropped = new Counter({
+    name: 'tally_live_streams_dropped_total',
+    help:
+      'Live streams closed by the server, by reason: slow (more than LIVE_CLIENT_BUFFER_BYTES ' +
+      'waiting to be sent), revoked (key revoked or tenant deactivated)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly dbPoolClients = this.poolGauge(
     'tally_db_pool_clients',
     'Postgres connections open, by pool (busy plus idle)',
@@ -188,6 +210,7 @@ export class Metrics {
     for (const kind of QUOTA_DECISION_KINDS) {
       for (const outcome of QUOTA_DECISION_OUTCOMES) this.quotaDecisions.inc({ kind, outcome }, 0);
     }
+    for (const reason of ['slow', 'revoked']) this.liveStreamsDropped.inc({ reason }, 0);
   }
 
   /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */

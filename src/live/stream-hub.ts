@@ -1,0 +1,467 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleInit,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { ServerResponse } from 'node:http';
+import { CLOCK, type Clock } from '../common/clock';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { SUBSCRIBER_REDIS, REDIS } from '../infra/redis/redis.tokens';
+import { Metrics } from '../metrics/metrics';
+import { Authenticator } from '../tenancy/authenticator';
+import type { Principal } from '../tenancy/principal';
+import { isAfter } from './event-id';
+import type { LiveEvent } from './live-event';
+import { LiveKeys } from './live-keys';
+import {
+  controlFrame,
+  eventFrame,
+  HEARTBEAT_FRAME,
+  positionFrame,
+  RECONNECT_MS,
+  SLOW_RECONNECT_MS,
+} from './sse';
+import { StreamClient } from './stream-client';
+import { StreamHistory } from './stream-history';
+import { StreamSlots } from './stream-slots';
+
+/** This instance's streams of one tenant, fed by one subscription to the tenant's channel. */
+interface TenantGroup {
+  tenantId: string;
+  channel: string;
+  clients: Set<StreamClient>;
+  /** Streams being opened: the group must not be reaped under them. */
+  opening: number;
+  /** Subscribed, history touched, tenant marked watched. */
+  ready: Promise<void>;
+  /** The last event dispatched from the channel: where a catch-up after a reconnect starts. */
+  position: string;
+  /** Catching up after the subscriber reconnected: channel messages wait here. */
+  backlog: LiveEvent[][] | null;
+}
+
+export interface OpenRequest {
+  principal: Principal;
+  customers: ReadonlySet<string> | null;
+  lastEventId?: string;
+  /**
+   * Takes the response over from the framework, once nothing can fail with a problem
+   * any more; with the headers the request has collected (request id, rate limits).
+   */
+  takeOver: () => {
+    response: ServerResponse;
+    headers: Record<string, string | string[] | number | undefined>;
+  };
+}
+
+/** History entries read per round trip when a stream resumes. */
+const REPLAY_PAGE = 200;
+
+type DropReason = 'slow' | 'revoked';
+
+/**
+ * The instance's side of the stream: one Redis subscription per tenant with streams here
+ * (not per stream), fan-out of each published batch to those streams, resumes from the
+ * history, heartbeats, the slow-stream bound and the per-tenant cap. docs/live.md.
+ *
+ * A stream's socket is written directly (the controller hijacks the reply): Nest's @Sse
+ * would run the route through RxJS, and its stream writes whatever the observable emits
+ * with no bound, where this needs `writableLength` to drop a stream that stops reading.
+ */
+@Injectable()
+export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(StreamHub.name);
+  private readonly groups = new Map<string, TenantGroup>();
+  private readonly byChannel = new Map<string, TenantGroup>();
+  private readonly keys: LiveKeys;
+  private heartbeat?: NodeJS.Timeout;
+  private listening = false;
+  private everReady = false;
+  private sequence = 0;
+  private stopping = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(SUBSCRIBER_REDIS) private readonly subscriber: Redis,
+    private readonly history: StreamHistory,
+    private readonly slots: StreamSlots,
+    private readonly authenticator: Authenticator,
+    private readonly metrics: Metrics,
+    private readonly http: HttpAdapterHost,
+  ) {
+    this.keys = new LiveKeys(config.redisKeyPrefix);
+  }
+
+  onModuleInit(): void {
+    // Before Fastify waits for open connections to end: streams never end on their own.
+    const fastify = this.http.httpAdapter?.getInstance<FastifyInstance>();
+    fastify?.addHook('preClose', (done) => {
+      this.closeAll();
+      done();
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closeAll();
+  }
+
+  /** Opens a stream on `response`, which the caller has taken over from the framework. */
+  async open(request: OpenRequest): Promise<void> {
+    if (this.stopping) {
+      throw new DomainError(ErrorCode.Unavailable, 'This instance is shutting down.', {
+        retryAfterSeconds: 1,
+      });
+    }
+    const { principal } = request;
+    const member = `${this.config.instanceId}:${++this.sequence}`;
+    const acquired = await this.slots.acquire(principal.tenantId, member).catch(unavailable);
+    if (!acquired) {
+      throw new DomainError(
+        ErrorCode.RateLimited,
+        `The tenant has ${this.config.live.maxStreamsPerTenant} streams open, its limit; ` +
+          'close one or retry later.',
+        { retryAfterSeconds: Math.ceil(this.config.live.heartbeatMs / 1000) },
+      );
+    }
+    const group = this.group(principal.tenantId);
+    group.opening++;
+    let start: string;
+    try {
+      await group.ready;
+      start = request.lastEventId ?? (await this.history.touch(principal.tenantId));
+    } catch (error) {
+      void this.slots.release(principal.tenantId, member).catch(() => undefined);
+      group.opening--;
+      this.reapIfIdle(group);
+      return unavailable(error);
+    }
+    // From here to the stream joining its group nothing waits, so the group cannot be reaped.
+    group.opening--;
+    const { response, headers } = request.takeOver();
+    const client = new StreamClient(
+      member,
+      principal,
+      request.customers,
+      response,
+      this.config.live.clientBufferBytes,
+      start,
+    );
+    this.start(client, response, headers, !request.lastEventId, group);
+  }
+
+  private start(
+    client: StreamClient,
+    response: ServerResponse,
+    headers: Record<string, string | string[] | number | undefined>,
+    fresh: boolean,
+    group: TenantGroup,
+  ): void {
+    response.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // nginx: pass each event through as it comes (deploy/nginx/nginx.conf also says so).
+      'x-accel-buffering': 'no',
+    });
+    // A fresh stream is told where it starts, so that even a reconnect before its first
+    // event resumes instead of starting over.
+    response.write(`retry: ${RECONNECT_MS}\n\n${fresh ? positionFrame(client.position) : ''}`);
+    group.clients.add(client);
+    this.metrics.liveStreams.inc();
+    response.on('close', () => this.forget(client, group));
+    this.ensureHeartbeat();
+    void this.replay(client).catch((error: Error) => {
+      this.logger.warn(`stream replay failed: ${error.message}`);
+      client.end();
+    });
+  }
+
+  /** Sends what the stream missed since its position, then what arrived meanwhile. */
+  private async replay(client: StreamClient): Promise<void> {
+    for (;;) {
+      const page = await this.history.after(client.tenantId, client.position, REPLAY_PAGE);
+      if (client.closed) return;
+      if (page.gap) {
+        await this.reset(client);
+        break;
+      }
+      if (!this.deliver(client, page.events)) return;
+      if (page.events.length < REPLAY_PAGE) break;
+      await client.drained();
+    }
+    const held = client.takeHeld();
+    client.replaying = false;
+    this.deliver(client, held);
+  }
+
+  /** The history no longer reaches back to the stream's position: it must re-read state. */
+  private async reset(client: StreamClient): Promise<void> {
+    const head = await this.history.touch(client.tenantId);
+    client.position = head;
+    client.told = head;
+    const frame = controlFrame('reset', {
+      id: head,
+      time: this.now(),
+      data: { reason: 'history-gap', detail: 'Events were missed; read the current state again.' },
+    });
+    if (!client.write(frame)) this.drop(client, 'slow');
+  }
+
+  /**
+   * Writes the events after the stream's position that it asked for, as one chunk.
+   * False if the stream was dropped for being too slow.
+   */
+  private deliver(client: StreamClient, events: LiveEvent[], shared?: () => Buffer): boolean {
+    if (client.closed) return false;
+    const fresh = events.filter((e) => isAfter(e.id, client.position));
+    if (fresh.length === 0) return true;
+    client.position = fresh[fresh.length - 1].id;
+    const wanted =
+      fresh.length === events.length && client.wantsAll
+        ? fresh
+        : fresh.filter((e) => client.wants(e));
+    if (wanted.length === 0) return true;
+    const chunk =
+      shared && wanted.length === events.length ? shared() : wanted.map(eventFrame).join('');
+    if (!client.write(chunk)) {
+      this.drop(client, 'slow');
+      return false;
+    }
+    client.told = wanted[wanted.length - 1].id;
+    for (const e of wanted) this.metrics.liveEventsSent.inc({ type: e.type });
+    return true;
+  }
+
+  /** A batch from the tenant's channel, unless a catch-up is under way (then it waits). */
+  private dispatch(group: TenantGroup, events: LiveEvent[]): void {
+    if (group.backlog) group.backlog.push(events);
+    else this.fanOut(group, events);
+  }
+
+  /** Writes a batch to every stream of the tenant here; streams still replaying hold it. */
+  private fanOut(group: TenantGroup, events: LiveEvent[]): void {
+    if (events.length === 0) return;
+    const last = events[events.length - 1].id;
+    if (isAfter(last, group.position)) group.position = last;
+    let frames: string | undefined;
+    const text = () => (frames ??= events.map(eventFrame).join(''));
+    // One buffer for every stream that takes the whole batch: encoded once, written N times.
+    let buffer: Buffer | undefined;
+    const shared = () => (buffer ??= Buffer.from(text()));
+    for (const client of group.clients) {
+      if (!client.replaying) this.deliver(client, events, shared);
+      else if (!client.hold(events, text().length)) this.drop(client, 'slow');
+    }
+  }
+
+  private group(tenantId: string): TenantGroup {
+    let group = this.groups.get(tenantId);
+    if (group) return group;
+    const channel = this.keys.channel(tenantId);
+    group = {
+      tenantId,
+      channel,
+      clients: new Set(),
+      opening: 0,
+      ready: Promise.resolve(),
+      position: '0-0',
+      backlog: null,
+    };
+    const created = group;
+    group.ready = this.setUp(created).catch((error: unknown) => {
+      this.groups.delete(tenantId);
+      this.byChannel.delete(channel);
+      throw error;
+    });
+    this.groups.set(tenantId, group);
+    this.byChannel.set(channel, group);
+    return group;
+  }
+
+  private async setUp(group: TenantGroup): Promise<void> {
+    this.listen();
+    await this.subscriber.subscribe(group.channel);
+    group.position = await this.history.touch(group.tenantId);
+    await this.markWatched([group.tenantId]);
+  }
+
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    this.subscriber.on('message', (channel: string, message: string) => {
+      const group = this.byChannel.get(channel);
+      if (!group) return;
+      try {
+        this.dispatch(group, JSON.parse(message) as LiveEvent[]);
+      } catch (error) {
+        this.logger.warn(`live message on ${channel} failed: ${(error as Error).message}`);
+      }
+    });
+    // After a reconnect, what was published meanwhile never arrives: read it from the
+    // history, once the subscriptions are back (ioredis resubscribes; asking again makes
+    // sure they are active before the read starts).
+    this.subscriber.on('ready', () => {
+      if (!this.everReady) {
+        this.everReady = true;
+        return;
+      }
+      for (const group of this.groups.values()) void this.catchUp(group);
+    });
+  }
+
+  private async catchUp(group: TenantGroup): Promise<void> {
+    group.backlog ??= [];
+    try {
+      await this.subscriber.subscribe(group.channel);
+      for (;;) {
+        const page = await this.history.after(group.tenantId, group.position, REPLAY_PAGE);
+        if (page.gap) {
+          group.position = await this.history.touch(group.tenantId);
+          for (const client of group.clients) if (!client.replaying) await this.reset(client);
+          break;
+        }
+        this.fanOut(group, page.events);
+        if (page.events.length < REPLAY_PAGE) break;
+      }
+    } catch (error) {
+      this.logger.warn(`live catch-up for a tenant failed: ${(error as Error).message}`);
+    }
+    const waiting = group.backlog ?? [];
+    group.backlog = null;
+    for (const events of waiting) this.fanOut(group, events);
+  }
+
+  private forget(client: StreamClient, group: TenantGroup): void {
+    if (!group.clients.delete(client)) return;
+    client.closed = true;
+    this.metrics.liveStreams.dec();
+    void this.slots.release(client.tenantId, client.id).catch(() => undefined);
+  }
+
+  private drop(client: StreamClient, reason: DropReason): void {
+    if (client.closed) return;
+    const detail =
+      reason === 'slow'
+        ? 'The stream fell too far behind (LIVE_CLIENT_BUFFER_BYTES); resume with Last-Event-ID.'
+        : 'The credential of this stream is no longer valid.';
+    client.end(
+      controlFrame('dropped', {
+        time: this.now(),
+        data: { reason, detail },
+        retryMs: reason === 'slow' ? SLOW_RECONNECT_MS : undefined,
+      }),
+    );
+    this.metrics.liveStreamsDropped.inc({ reason });
+    const group = this.groups.get(client.tenantId);
+    if (group) this.forget(client, group);
+  }
+
+  private ensureHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => void this.beat(), this.config.live.heartbeatMs);
+  }
+
+  /**
+   * Every LIVE_HEARTBEAT_SECONDS: a comment on each stream (and its position when
+   * filtering has moved it past the last id it was told), leases and marks renewed,
+   * credentials checked again, idle subscriptions dropped.
+   */
+  private async beat(): Promise<void> {
+    for (const group of [...this.groups.values()]) {
+      if (this.reapIfIdle(group)) continue;
+      for (const client of group.clients) {
+        const moved = !client.replaying && client.position !== client.told;
+        if (
+          !client.write(
+            moved ? `${HEARTBEAT_FRAME}${positionFrame(client.position)}` : HEARTBEAT_FRAME,
+          )
+        ) {
+          this.drop(client, 'slow');
+        } else if (moved) {
+          client.told = client.position;
+        }
+      }
+    }
+    const tenants = [...this.groups.keys()];
+    await Promise.all([
+      this.markWatched(tenants),
+      ...tenants.map((t) => this.history.touch(t)),
+      ...[...this.groups.values()].map((g) =>
+        this.slots.renew(
+          g.tenantId,
+          [...g.clients].map((c) => c.id),
+        ),
+      ),
+      this.recheckCredentials(),
+    ]).catch((error: Error) => this.logger.warn(`live heartbeat: ${error.message}`));
+  }
+
+  private async recheckCredentials(): Promise<void> {
+    const byKey = new Map<string, StreamClient[]>();
+    for (const group of this.groups.values()) {
+      for (const client of group.clients) {
+        const list = byKey.get(client.principal.keyId) ?? [];
+        list.push(client);
+        byKey.set(client.principal.keyId, list);
+      }
+    }
+    for (const clients of byKey.values()) {
+      const refused = await this.authenticator.recheck(clients[0].principal).then(
+        () => false,
+        (error: unknown) => error instanceof DomainError,
+      );
+      if (refused) for (const client of clients) this.drop(client, 'revoked');
+    }
+  }
+
+  /** Producers of usage.updated work only for tenants someone watches (usage-feed.ts). */
+  private async markWatched(tenants: string[]): Promise<void> {
+    if (tenants.length === 0) return;
+    // Kept for the history's span after the last stream left, so a resume finds it whole.
+    const ms = this.config.live.historyMs + 3 * this.config.live.heartbeatMs;
+    const pipeline = this.redis.pipeline();
+    for (const tenantId of tenants) pipeline.set(this.keys.watched(tenantId), '1', 'PX', ms);
+    await pipeline.exec();
+  }
+
+  private reapIfIdle(group: TenantGroup): boolean {
+    if (group.clients.size > 0 || group.opening > 0) return false;
+    this.groups.delete(group.tenantId);
+    this.byChannel.delete(group.channel);
+    void this.subscriber.unsubscribe(group.channel).catch(() => undefined);
+    if (this.groups.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+    return true;
+  }
+
+  /** Shutdown: end every stream; browsers reconnect, through the load balancer, elsewhere. */
+  private closeAll(): void {
+    this.stopping = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const group of this.groups.values()) {
+      for (const client of group.clients) client.end(': shutting down\n\n');
+    }
+  }
+
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}
+
+function unavailable(error: unknown): never {
+  if (error instanceof DomainError) throw error;
+  throw new DomainError(ErrorCode.Unavailable, 'The live stream is unavailable; retry.', {
+    retryAfterSeconds: 1,
+  });
+}

@@ -1,0 +1,127 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createTenant, ingest, request } from './support/api';
+import { expectedWindows, round2 } from './support/expected';
+import { eventually, TestStack } from './support/harness';
+import { SseClient } from './support/sse';
+import { workload } from './support/workload';
+
+const WINDOW_MS = 2000;
+
+/** Listens on a free loopback port; the stream needs a real socket, not Fastify's inject. */
+async function listen(app: NestFastifyApplication): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+/** A window's totals as the stream's events carry them, keyed as expectedWindows keys them. */
+function key(customerId: string, windowStart: string): string {
+  return `${customerId}@${windowStart}`;
+}
+
+describe('the live stream across two instances', () => {
+  let stack: TestStack;
+  let a: NestFastifyApplication;
+  let b: NestFastifyApplication;
+  let urlA: string;
+  let tenant: { tenantId: string; key: string };
+  const clients: SseClient[] = [];
+
+  const open = async (path: string, headers: Record<string, string> = {}) => {
+    const client = await SseClient.open(`${urlA}${path}`, { 'x-api-key': tenant.key, ...headers });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    stack = await TestStack.create({ SHARDS: '4' });
+    a = await stack.start();
+    b = await stack.start();
+    urlA = await listen(a);
+    tenant = await createTenant(a);
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await stack.dispose();
+  });
+
+  it('delivers usage.updated within 2 s and window.closed with exact totals, posted to the other instance', async () => {
+    const client = await open('/v1/stream');
+    expect(client.status).toBe(200);
+    expect(client.response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    // A fresh stream is told where it starts before anything happens.
+    await client.waitFor('the opening position', (c) => c.lastEventId !== undefined);
+
+    const start = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    const events = workload(60, ['c-1', 'c-2', 'c-3'], [start]);
+    const posted = Date.now();
+    const reply = await ingest(b, tenant.key, events);
+    expect(reply.status).toBe(202);
+
+    await client.waitFor('usage.updated for every customer', (c) =>
+      ['c-1', 'c-2', 'c-3'].every((id) => c.of('usage.updated').some((e) => e.customerId === id)),
+    );
+    const delays = ['c-1', 'c-2', 'c-3'].map(
+      (id) =>
+        client.events.find((e) => e.event === 'usage.updated' && e.data.includes(`"${id}"`))!
+          .receivedAt - posted,
+    );
+    expect(Math.max(...delays)).toBeLessThan(2000);
+
+    const expected = expectedWindows(events, WINDOW_MS);
+    const lastUsage = new Map<string, { calls: number; tokens: number }>();
+    for (const e of client.of('usage.updated')) {
+      for (const w of e.data.windows) lastUsage.set(key(e.customerId, w.windowStart), w);
+    }
+    for (const [k, want] of expected) {
+      expect({ k, calls: lastUsage.get(k)?.calls }).toEqual({ k, calls: want.totalCalls });
+    }
+
+    await client.waitFor(
+      'window.closed for every window',
+      (c) => c.of('window.closed').length >= expected.size,
+      15_000,
+    );
+    const closed = client.of('window.closed');
+    expect(closed).toHaveLength(expected.size);
+    for (const e of closed) {
+      const want = expected.get(key(e.customerId, e.data.windowStart))!;
+      expect(e.data.tenantId).toBe(tenant.tenantId);
+      expect(e.data.version).toBe(1);
+      expect(e.data.aggregations).toEqual({
+        totalCalls: want.totalCalls,
+        totalTokens: want.totalTokens,
+        totalInputTokens: want.totalInputTokens,
+        totalOutputTokens: want.totalOutputTokens,
+        avgLatencyMs: want.latencyCount ? round2(want.latencySum / want.latencyCount) : null,
+        lateEvents: 0,
+        byEndpoint: want.byEndpoint,
+        byModel: want.byModel,
+      });
+    }
+    // Every event carries its id in the envelope, and the ids only go up.
+    const ids = client.events.map((e) => e.id!);
+    expect([...ids].sort(compare)).toEqual(ids);
+    expect(client.of('window.closed').map((e) => e.id)).toEqual(
+      client.events.filter((e) => e.event === 'window.closed').map((e) => e.id),
+    );
+  });
+
+  it('answers 401 without a credential, as a problem', async () => {
+    const client = await SseClient.open(`${urlA}/v1/stream`);
+    clients.push(client);
+    expect(client.status).toBe(401);
+    expect(client.response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(await client.body())).toMatchObject({ status: 401 });
+    const viaInject = await request(a, 'GET', '/v1/stream?customerId=');
+    expect(viaInject.status).toBe(401);
+  });
+});
+
+function compare(x: string, y: string): number {
+  const [xm, xs] = x.split('-').map(Number);
+  const [ym, ys] = y.split('-').map(Number);
+  return xm === ym ? xs - ys : xm - ym;
+}
