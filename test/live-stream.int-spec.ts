@@ -25,7 +25,10 @@ describe('the live stream across two instances', () => {
   let a: NestFastifyApplication;
   let b: NestFastifyApplication;
   let urlA: string;
+  let urlB: string;
   let tenant: { tenantId: string; key: string };
+  /** Another tenant's stream, open through every test: it must receive nothing. */
+  let stranger: SseClient;
   const clients: SseClient[] = [];
 
   const open = async (path: string, headers: Record<string, string> = {}) => {
@@ -35,11 +38,19 @@ describe('the live stream across two instances', () => {
   };
 
   beforeAll(async () => {
-    stack = await TestStack.create({ SHARDS: '4' });
+    stack = await TestStack.create({ SHARDS: '4', LIVE_HEARTBEAT_SECONDS: '1' });
     a = await stack.start();
     b = await stack.start();
     urlA = await listen(a);
+    urlB = await listen(b);
     tenant = await createTenant(a);
+    const other = await createTenant(a, 'other');
+    // Asking for the first tenant's customer ids, on the instance its streams are on.
+    stranger = await SseClient.open(`${urlA}/v1/stream?customerId=c-1&customerId=c-2`, {
+      'x-api-key': other.key,
+    });
+    clients.push(stranger);
+    expect(stranger.status).toBe(200);
   });
 
   afterAll(async () => {
@@ -107,6 +118,71 @@ describe('the live stream across two instances', () => {
     expect(client.of('window.closed').map((e) => e.id)).toEqual(
       client.events.filter((e) => e.event === 'window.closed').map((e) => e.id),
     );
+  });
+
+  it('resumes from Last-Event-ID on the other instance: nothing missed, nothing repeated', async () => {
+    const reference = await open('/v1/stream');
+    const first = await open('/v1/stream');
+    await first.waitFor('the opening position', (c) => c.lastEventId !== undefined);
+    const windowStart = () => Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    await ingest(b, tenant.key, workload(30, ['r-1', 'r-2', 'r-3'], [windowStart()]));
+    await first.waitFor('some events', (c) => c.events.length >= 3);
+    first.close();
+    const seen = first.events.map((e) => e.id!);
+    const resumeFrom = first.lastEventId!;
+    expect(resumeFrom).toBe(seen[seen.length - 1]);
+
+    // While it is away: more counts, and the windows of both batches close.
+    await ingest(b, tenant.key, workload(30, ['r-1', 'r-2', 'r-4'], [windowStart()]));
+    await reference.waitFor(
+      'the windows of both batches to close',
+      (c) => new Set(c.of('window.closed').map((e) => e.customerId)).size === 4,
+      15_000,
+    );
+
+    const second = await SseClient.open(`${urlB}/v1/stream`, {
+      'x-api-key': tenant.key,
+      'last-event-id': resumeFrom,
+    });
+    clients.push(second);
+    const last = () => reference.events[reference.events.length - 1].id!;
+    await second.waitFor('the reference stream', (c) => c.events.at(-1)?.id === last());
+
+    const missed = second.events.map((e) => e.id!);
+    const all = reference.events.map((e) => e.id!).filter((id) => compare(id, seen[0]) >= 0);
+    expect([...seen, ...missed]).toEqual(all);
+    expect(new Set([...seen, ...missed]).size).toBe(all.length);
+    expect(second.of('reset')).toEqual([]);
+    // What it missed is the same data, not just the same ids.
+    expect(second.events.map((e) => e.data)).toEqual(
+      reference.events.filter((e) => missed.includes(e.id!)).map((e) => e.data),
+    );
+  });
+
+  it("sends only the customers asked for, and moves a filtered stream's position past the rest", async () => {
+    const everything = await open('/v1/stream');
+    const filtered = await open('/v1/stream?customerId=f-1');
+    await filtered.waitFor('the opening position', (c) => c.lastEventId !== undefined);
+    const start = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    await ingest(b, tenant.key, workload(20, ['f-1', 'f-2'], [start]));
+    await everything.waitFor(
+      'both windows closed',
+      (c) => c.of('window.closed').filter((e) => e.customerId.startsWith('f-')).length === 2,
+      15_000,
+    );
+    const last = everything.events[everything.events.length - 1];
+    await filtered.waitFor('f-1 closed', (c) => c.of('window.closed').length > 0);
+    expect(filtered.of('window.closed').map((e) => e.customerId)).toEqual(['f-1']);
+    expect(new Set(filtered.events.map((e) => JSON.parse(e.data).customerId))).toEqual(
+      new Set(['f-1']),
+    );
+    // Its heartbeat tells it the tenant's latest id, so a resume does not replay f-2's events.
+    await filtered.waitFor('its position at the last event', (c) => c.lastEventId === last.id);
+  });
+
+  it("never shows a tenant another tenant's events, whatever customers it names", () => {
+    expect(stranger.events).toEqual([]);
+    expect(stranger.ended).toBe(false);
   });
 
   it('answers 401 without a credential, as a problem', async () => {

@@ -11,13 +11,15 @@ import type { LiveEvent } from './live-event';
 export class StreamClient {
   position: string;
   told: string;
-  /** Replaying history: live events wait in `queue` until the replay has caught up. */
+  /** Replaying history: live events are held until the replay has caught up. */
   replaying = true;
   closed = false;
-  private queue: LiveEvent[] = [];
-  private queuedBytes = 0;
+  private held: LiveEvent[] = [];
+  private heldBytes = 0;
   /** The socket's last write went past its high-water mark; 'drain' follows. */
   private full = false;
+  /** Chunks of this turn of the event loop, written together by `flush`. */
+  private outbox: (string | Buffer)[] = [];
 
   constructor(
     readonly id: string,
@@ -63,18 +65,35 @@ export class StreamClient {
     return true;
   }
 
+  queue(chunk: string | Buffer): void {
+    this.outbox.push(chunk);
+  }
+
+  /** Writes the queued chunks as `write` does; false if the stream is too far behind. */
+  flush(): boolean {
+    const chunks = this.outbox;
+    this.outbox = [];
+    if (this.closed || chunks.length === 0) return true;
+    if (this.response.writableLength > this.bufferBytes) return false;
+    if (chunks.length === 1) return this.write(chunks[0]);
+    this.response.cork();
+    for (const chunk of chunks) this.full = !this.response.write(chunk);
+    this.response.uncork();
+    return true;
+  }
+
   /** Keeps live events for after the replay; false once they would exceed the buffer bound. */
   hold(events: LiveEvent[], bytes: number): boolean {
-    this.queuedBytes += bytes;
-    if (this.queuedBytes > this.bufferBytes) return false;
-    this.queue.push(...events);
+    this.heldBytes += bytes;
+    if (this.heldBytes > this.bufferBytes) return false;
+    this.held.push(...events);
     return true;
   }
 
   takeHeld(): LiveEvent[] {
-    const held = this.queue.filter((e) => isAfter(e.id, this.position));
-    this.queue = [];
-    this.queuedBytes = 0;
+    const held = this.held.filter((e) => isAfter(e.id, this.position));
+    this.held = [];
+    this.heldBytes = 0;
     return held;
   }
 

@@ -79,6 +79,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamHub.name);
   private readonly groups = new Map<string, TenantGroup>();
   private readonly byChannel = new Map<string, TenantGroup>();
+  /** Streams with chunks queued in this turn of the event loop. */
+  private readonly unsent = new Set<StreamClient>();
   private readonly keys: LiveKeys;
   private heartbeat?: NodeJS.Timeout;
   private listening = false;
@@ -101,6 +103,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   onModuleInit(): void {
+    this.metrics.watchLiveBuffers(() => this.bufferedBytes());
     // Before Fastify waits for open connections to end: streams never end on their own.
     const fastify = this.http.httpAdapter?.getInstance<FastifyInstance>();
     fastify?.addHook('preClose', (done) => {
@@ -111,6 +114,13 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
 
   beforeApplicationShutdown(): void {
     this.closeAll();
+  }
+
+  /** Bytes handed to this instance's streams and not yet sent. */
+  bufferedBytes(): number {
+    let total = 0;
+    for (const group of this.groups.values()) for (const c of group.clients) total += c.buffered;
+    return total;
   }
 
   /** Opens a stream on `response`, which the caller has taken over from the framework. */
@@ -193,17 +203,21 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
         await this.reset(client);
         break;
       }
-      if (!this.deliver(client, page.events)) return;
+      const chunk = this.chunkFor(client, page.events);
+      if (chunk && !client.write(chunk)) return this.drop(client, 'slow');
       if (page.events.length < REPLAY_PAGE) break;
       await client.drained();
     }
     const held = client.takeHeld();
     client.replaying = false;
-    this.deliver(client, held);
+    const chunk = this.chunkFor(client, held);
+    if (chunk) this.send(client, chunk);
   }
 
   /** The history no longer reaches back to the stream's position: it must re-read state. */
   private async reset(client: StreamClient): Promise<void> {
+    // The head is read after the gap was seen: the events up to it are what the client
+    // must re-read as state; the events after it come as usual.
     const head = await this.history.touch(client.tenantId);
     client.position = head;
     client.told = head;
@@ -212,32 +226,48 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
       time: this.now(),
       data: { reason: 'history-gap', detail: 'Events were missed; read the current state again.' },
     });
-    if (!client.write(frame)) this.drop(client, 'slow');
+    this.send(client, frame);
   }
 
   /**
-   * Writes the events after the stream's position that it asked for, as one chunk.
-   * False if the stream was dropped for being too slow.
+   * The frames of the events after the stream's position that it asked for, as one
+   * chunk (the batch's shared buffer when it takes all of it); moves its position.
    */
-  private deliver(client: StreamClient, events: LiveEvent[], shared?: () => Buffer): boolean {
-    if (client.closed) return false;
+  private chunkFor(
+    client: StreamClient,
+    events: LiveEvent[],
+    shared?: () => Buffer,
+  ): string | Buffer | null {
+    if (client.closed) return null;
     const fresh = events.filter((e) => isAfter(e.id, client.position));
-    if (fresh.length === 0) return true;
+    if (fresh.length === 0) return null;
     client.position = fresh[fresh.length - 1].id;
     const wanted =
       fresh.length === events.length && client.wantsAll
         ? fresh
         : fresh.filter((e) => client.wants(e));
-    if (wanted.length === 0) return true;
-    const chunk =
-      shared && wanted.length === events.length ? shared() : wanted.map(eventFrame).join('');
-    if (!client.write(chunk)) {
-      this.drop(client, 'slow');
-      return false;
-    }
+    if (wanted.length === 0) return null;
     client.told = wanted[wanted.length - 1].id;
     for (const e of wanted) this.metrics.liveEventsSent.inc({ type: e.type });
-    return true;
+    return shared && wanted.length === events.length ? shared() : wanted.map(eventFrame).join('');
+  }
+
+  /**
+   * Queues a chunk for the stream, written with everything else queued in this turn of
+   * the event loop. Messages read from Redis in one socket read arrive in one turn, and
+   * Node sends a response's writes of one turn together at its end: checking the bound at
+   * the write would count this turn's own chunks as the client's backlog.
+   */
+  private send(client: StreamClient, chunk: string | Buffer): void {
+    client.queue(chunk);
+    this.unsent.add(client);
+    if (this.unsent.size === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const clients = [...this.unsent];
+    this.unsent.clear();
+    for (const client of clients) if (!client.flush()) this.drop(client, 'slow');
   }
 
   /** A batch from the tenant's channel, unless a catch-up is under way (then it waits). */
@@ -257,8 +287,10 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     let buffer: Buffer | undefined;
     const shared = () => (buffer ??= Buffer.from(text()));
     for (const client of group.clients) {
-      if (!client.replaying) this.deliver(client, events, shared);
-      else if (!client.hold(events, text().length)) this.drop(client, 'slow');
+      if (!client.replaying) {
+        const chunk = this.chunkFor(client, events, shared);
+        if (chunk) this.send(client, chunk);
+      } else if (!client.hold(events, text().length)) this.drop(client, 'slow');
     }
   }
 
@@ -379,15 +411,11 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
       if (this.reapIfIdle(group)) continue;
       for (const client of group.clients) {
         const moved = !client.replaying && client.position !== client.told;
-        if (
-          !client.write(
-            moved ? `${HEARTBEAT_FRAME}${positionFrame(client.position)}` : HEARTBEAT_FRAME,
-          )
-        ) {
-          this.drop(client, 'slow');
-        } else if (moved) {
-          client.told = client.position;
-        }
+        this.send(
+          client,
+          moved ? `${HEARTBEAT_FRAME}${positionFrame(client.position)}` : HEARTBEAT_FRAME,
+        );
+        if (moved) client.told = client.position;
       }
     }
     const tenants = [...this.groups.keys()];

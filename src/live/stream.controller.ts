@@ -1,4 +1,5 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
@@ -32,6 +33,8 @@ export class StreamController {
 
   @Get()
   @RequireStreamAccess()
+  // Kept out of the HTTP latency histogram: streams have their own series.
+  @RouteConfig({ longLived: true })
   @ApiProduces('text/event-stream')
   @ApiQuery({ name: 'customerId', required: false, isArray: true, type: String })
   @ApiQuery({ name: 'lastEventId', required: false })

@@ -40,6 +40,8 @@ export function httpDurationHistogram(registry: Registry) {
 /** A Fastify onResponse hook observing each answer under its route pattern and status. */
 export function observeHttpDuration(histogram: ReturnType<typeof httpDurationHistogram>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // A stream's duration is no latency (and it is seen only when the server ends it).
+    if ((request.routeOptions.config as { longLived?: boolean } | undefined)?.longLived) return;
     // The route pattern, not the URL: label values must stay few.
     const route = request.routeOptions.url ?? 'unmatched';
     histogram.observe(
@@ -55,6 +57,8 @@ export class Metrics {
   readonly registry = new Registry();
   /** Postgres pools by name (`watchPool`), read when Prometheus scrapes. */
   private readonly pools = new Map<string, PoolStats>();
+  /** The live streams' unsent bytes (`watchLiveBuffers`), read when Prometheus scrapes. */
+  private liveBuffered: () => number = () => 0;
 
   readonly httpDuration = httpDurationHistogram(this.registry);
 
@@ -180,6 +184,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly liveBufferedBytes = (() => {
+    const read = () => this.liveBuffered();
+    return new Gauge({
+      name: 'tally_live_stream_buffered_bytes',
+      help:
+        "Bytes written to this instance's live streams and not yet sent (each stream at most " +
+        'LIVE_CLIENT_BUFFER_BYTES plus one batch before it is dropped)',
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  })();
+
   readonly dbPoolClients = this.poolGauge(
     'tally_db_pool_clients',
     'Postgres connections open, by pool (busy plus idle)',
@@ -211,6 +229,11 @@ export class Metrics {
       for (const outcome of QUOTA_DECISION_OUTCOMES) this.quotaDecisions.inc({ kind, outcome }, 0);
     }
     for (const reason of ['slow', 'revoked']) this.liveStreamsDropped.inc({ reason }, 0);
+  }
+
+  /** Reports the live streams' unsent bytes, read at scrape time. */
+  watchLiveBuffers(read: () => number): void {
+    this.liveBuffered = read;
   }
 
   /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */
