@@ -118,8 +118,8 @@ export class HourChart {
         ],
         axes: [
           {},
-          { scale: 'calls', label: 'calls' },
-          { scale: 'tokens', side: 1, label: 'tokens', grid: { show: false } },
+          { scale: 'calls', label: 'calls', size: 55 },
+          { scale: 'tokens', side: 1, label: 'tokens', size: 75, grid: { show: false } },
         ],
       },
       data,
