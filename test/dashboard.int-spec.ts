@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { createKey, createTenant, event, ingest } from './support/api';
+import { createKey, createTenant, event, type EventInput, ingest } from './support/api';
 import { eventually, TestStack } from './support/harness';
 
 /** Debian's chromium (`apt-get install -y chromium`; .ci/run installs it when missing). */
@@ -25,7 +25,7 @@ const CUSTOMERS = ['acme-corp', 'globex', 'initech', 'umbrella', 'hooli', 'stark
 
 /** An hour of calls, busier for the first customers, so the chart and the top list have a shape. */
 function lastHour(now: number) {
-  const events = [];
+  const events: EventInput[] = [];
   for (let m = 59; m >= 1; m--) {
     const minute = Math.floor((now - m * MINUTE) / MINUTE) * MINUTE;
     CUSTOMERS.forEach((customerId, rank) => {
@@ -181,12 +181,12 @@ describe('the live page, in a real browser', () => {
     expect(
       await page
         .locator('#minute tbody tr')
-        .evaluateAll((rows) => rows.map((tr) => (tr as HTMLElement).dataset.customer)),
+        .evaluateAll((rows) => rows.map((tr) => tr.getAttribute('data-customer'))),
     ).toEqual(['acme-corp', 'initech', 'umbrella', 'hooli', 'globex']);
     await page.waitForSelector('#chart canvas');
     const top = await page
       .locator('#top li')
-      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.customer));
+      .evaluateAll((items) => items.map((li) => li.getAttribute('data-customer')));
     expect(top[0]).toBe('acme-corp');
     expect(top).toHaveLength(5);
     await page.waitForTimeout(1200); // one redraw with everything in

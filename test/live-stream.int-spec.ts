@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTenant, ingest, request } from './support/api';
 import { expectedWindows, round2 } from './support/expected';
-import { eventually, TestStack } from './support/harness';
+import { TestStack } from './support/harness';
 import { SseClient } from './support/sse';
 import { workload } from './support/workload';
 

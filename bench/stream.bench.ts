@@ -1,0 +1,234 @@
+/**
+ * npm run bench:stream — the live stream under ingest load. One service instance (a child
+ * process), the ingest benchmark's batched load (autocannon, batches of 100 over 10
+ * connections) and, per phase, N streams held by a client process of their own. Reports
+ * ingest throughput with and without the streams (same run), events delivered per second,
+ * the delay from a probe event's 202 to each stream's receipt of it, and memory per
+ * stream. See docs/live.md.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cleanup } from './ingest/cleanup';
+import { CpuMeter, type CpuShares } from './ingest/cpu';
+import { Ledger } from './ingest/ledger';
+import { type LoadFigures, runLoad } from './ingest/load';
+import type { Child } from './ingest/processes';
+import { sourceRevision } from './ingest/revision';
+import { benchVariables, readSettings } from './ingest/settings';
+import { BenchRedis, recreateDatabase } from './ingest/stores';
+import { ROOT, SERVICE_DEFAULTS, startService } from './ingest/targets';
+import type { FleetCommand, FleetReply, FleetReport } from './stream/fleet';
+import { type DelayFigures, delays, Probes } from './stream/probes';
+import { renderStreamReport, type StreamRow } from './stream/report';
+
+/** What the stream needs beyond the ingest benchmark's service settings. */
+const STREAM_SERVICE = {
+  // Every stream open is one request of the key; 1,000 of them must not hit its budget.
+  API_KEY_RATE_LIMIT: '0',
+  LIVE_MAX_STREAMS_PER_TENANT: '100000',
+};
+
+async function main(): Promise<number> {
+  const settings = readSettings(process.env);
+  const clientCounts = (process.env.BENCH_STREAM_CLIENTS ?? '100,1000')
+    .split(',')
+    .map((n) => Number(n.trim()));
+  if (clientCounts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error('BENCH_STREAM_CLIENTS must be a comma-separated list of positive integers');
+  }
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+  const cleanup = new Cleanup();
+  const interrupt = () => void cleanup.run().finally(() => process.exit(130));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    const startedAt = new Date();
+    const revision = await sourceRevision(ROOT);
+    await recreateDatabase(settings.databaseUrl);
+    const prefix = `bench-${randomBytes(4).toString('hex')}:`;
+    const redis = new BenchRedis(settings.redisUrl, prefix, settings.shards);
+    cleanup.add('redis', async () => {
+      log(`deleted ${await redis.deleteAll()} Redis keys under ${prefix}`);
+      await redis.close();
+    });
+    const overrides: Record<string, string> = { ...STREAM_SERVICE, ...settings.serviceOverrides };
+    const service = await startService(
+      {
+        databaseUrl: settings.databaseUrl,
+        redisUrl: settings.redisUrl,
+        prefix,
+        overrides,
+      },
+      (child: Child) => cleanup.add(child.name, () => child.stop()),
+    );
+    const base = service.url.replace(/\/v1\/events$/, '');
+    const key = service.headers['x-api-key'];
+    const fleet = new Fleet();
+    cleanup.add('fleet', () => fleet.stop());
+    const meter = new CpuMeter(redis.redis, service.child.pid);
+    const windowMs = Number(overrides.WINDOW_SECONDS ?? 30) * 1000;
+
+    const rows: StreamRow[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const clients of [0, ...clientCounts]) {
+        let memory: StreamRow['memory'];
+        if (clients > 0) {
+          const before = await serviceMemory(base);
+          const opened = await fleet.send({ cmd: 'open', base, key, count: clients });
+          if (opened.reply !== 'opened' || opened.failed > 0) {
+            throw new Error(`opening ${clients} streams: ${JSON.stringify(opened)}`);
+          }
+          await sleep(3000);
+          const after = await serviceMemory(base);
+          memory = {
+            rssBytes: (after.rss - before.rss) / clients,
+            heapBytes: (after.heap - before.heap) / clients,
+          };
+        }
+        log(`round ${round}: ${clients} streams, ingest load for ${settings.seconds} s…`);
+        const phase = await measurePhase(meter, fleet, service.url, service.headers, {
+          clients,
+          seconds: settings.seconds,
+          warmupSeconds: settings.warmupSeconds,
+          connections: settings.batchConnections,
+          batchSize: settings.batchSize,
+          windowMs,
+        });
+        rows.push({ round, clients, ...phase, memory });
+        if (clients > 0) {
+          await fleet.send({ cmd: 'close' });
+          // Nobody watches any more: the next phase without streams does no stream work.
+          await redis.redis.del(...(await redis.redis.keys(`${prefix}live:*:watched`)));
+          await sleep(1000);
+        }
+      }
+    }
+
+    const report = renderStreamReport({
+      startedAt,
+      revision,
+      command: [...benchVariables(process.env), 'npm run bench:stream'].join(' '),
+      settings:
+        `${settings.seconds} s per phase after a ${settings.warmupSeconds} s warm-up; batches of ` +
+        `${settings.batchSize} over ${settings.batchConnections} connections; probes: 10 ` +
+        `customers, one event each every ~300 ms; service with ` +
+        Object.entries({ ...SERVICE_DEFAULTS, ...overrides })
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' '),
+      rows,
+    });
+    process.stdout.write(`\n${report}`);
+    const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+    await mkdir(resolve(ROOT, '.bench'), { recursive: true });
+    await writeFile(resolve(ROOT, '.bench', `stream-${stamp}.md`), report);
+    log(`report written to .bench/stream-${stamp}.md`);
+    return 0;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+interface PhaseSpec {
+  clients: number;
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  batchSize: number;
+  windowMs: number;
+}
+
+async function measurePhase(
+  meter: CpuMeter,
+  fleet: Fleet,
+  eventsUrl: string,
+  headers: Record<string, string>,
+  spec: PhaseSpec,
+): Promise<{
+  ingest: LoadFigures;
+  cpu: CpuShares;
+  delivery?: { events: number; eventsPerSecond: number; ended: number; delays: DelayFigures };
+}> {
+  const probes = new Probes(eventsUrl, headers, spec.windowMs);
+  probes.start();
+  let recordedFrom = 0;
+  const warmup = sleep(spec.warmupSeconds * 1000).then(async () => {
+    recordedFrom = Date.now();
+    if (spec.clients > 0) await fleet.send({ cmd: 'record' });
+  });
+  const { value: ingest, cpu } = await meter.measure(() =>
+    runLoad(
+      {
+        url: eventsUrl,
+        headers,
+        batchSize: spec.batchSize,
+        connections: spec.connections,
+        seconds: spec.seconds,
+        warmupSeconds: spec.warmupSeconds,
+      },
+      new Ledger(),
+    ),
+  );
+  await warmup;
+  await probes.stop();
+  if (spec.clients === 0) return { ingest, cpu };
+  // The last probes' updates are at most a coalescing interval and a tick away.
+  await sleep(2500);
+  const reply = await fleet.send({ cmd: 'report' });
+  if (reply.reply !== 'report') throw new Error(`fleet answered ${reply.reply}`);
+  const report: FleetReport = reply.report;
+  return {
+    ingest,
+    cpu,
+    delivery: {
+      events: report.events,
+      eventsPerSecond: report.events / report.seconds,
+      ended: report.ended,
+      delays: delays(probes.sent, report.receipts, spec.clients, recordedFrom),
+    },
+  };
+}
+
+/** The client process: streams opened, read and counted away from the load generator. */
+class Fleet {
+  private child?: ChildProcess;
+
+  async send(command: FleetCommand): Promise<FleetReply> {
+    this.child ??= fork(resolve(__dirname, 'stream', 'fleet.js'), { stdio: 'inherit' });
+    const answer = once(this.child, 'message') as Promise<[FleetReply]>;
+    this.child.send(command);
+    const [reply] = await answer;
+    return reply;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    const exit = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await exit;
+  }
+}
+
+async function serviceMemory(base: string): Promise<{ rss: number; heap: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    rss: value('tally_process_resident_memory_bytes'),
+    heap: value('tally_nodejs_heap_size_used_bytes'),
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: Error) => {
+    process.stderr.write(`benchmark failed: ${error.stack ?? error.message}\n`);
+    process.exitCode = 1;
+  },
+);

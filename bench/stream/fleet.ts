@@ -1,0 +1,133 @@
+/**
+ * The stream benchmark's clients, in a process of their own so that their parsing never
+ * shares a thread with the load generator. Driven over IPC by stream.bench.ts:
+ * `open` N streams, `record` from now, `report` what arrived, `close` them all.
+ */
+import { Agent, type ClientRequest, request } from 'node:http';
+
+export type FleetCommand =
+  | { cmd: 'open'; base: string; key: string; count: number }
+  | { cmd: 'record' }
+  | { cmd: 'report' }
+  | { cmd: 'close' };
+
+export interface FleetReport {
+  seconds: number;
+  /** Events received (usage.updated, window.closed, …), all streams. */
+  events: number;
+  /** Streams that ended while recording (dropped or failed). */
+  ended: number;
+  /**
+   * For each probe customer's update (`customer|windowStart|calls`), when each stream got it
+   * (epoch ms), in arrival order.
+   */
+  receipts: [string, number[]][];
+}
+
+export type FleetReply =
+  | { reply: 'opened'; opened: number; failed: number }
+  | { reply: 'recording' }
+  | { reply: 'report'; report: FleetReport }
+  | { reply: 'closed' };
+
+/** Probe customers' ids start with this; only their frames are parsed. */
+export const PROBE_PREFIX = 'probe-';
+const PROBE_MARK = `"customerId":"${PROBE_PREFIX}`;
+
+const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+const streams = new Set<ClientRequest>();
+let recordingSince = 0;
+let events = 0;
+let ended = 0;
+let receipts = new Map<string, number[]>();
+
+function open(base: string, key: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(`${base}/v1/stream`, {
+      agent,
+      headers: { accept: 'text/event-stream', 'x-api-key': key },
+    });
+    req.on('response', (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        resolve(false);
+        return;
+      }
+      streams.add(req);
+      response.setEncoding('utf8');
+      let buffer = '';
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          frame(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      });
+      response.on('close', () => {
+        if (streams.delete(req) && recordingSince > 0) ended++;
+      });
+      resolve(true);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+function frame(text: string): void {
+  if (recordingSince === 0 || !text.includes('\nevent: ')) return;
+  events++;
+  if (!text.includes(PROBE_MARK)) return;
+  const at = Date.now();
+  const data = JSON.parse(text.slice(text.indexOf('\ndata: ') + 7)) as {
+    type: string;
+    customerId: string;
+    data: { windows?: { windowStart: string; calls: number }[] };
+  };
+  if (data.type !== 'usage.updated') return;
+  for (const w of data.data.windows ?? []) {
+    const key = `${data.customerId}|${w.windowStart}|${w.calls}`;
+    const times = receipts.get(key);
+    if (times) times.push(at);
+    else receipts.set(key, [at]);
+  }
+}
+
+async function handle(message: FleetCommand): Promise<FleetReply> {
+  switch (message.cmd) {
+    case 'open': {
+      let opened = 0;
+      let failed = 0;
+      // A few dozen at a time: the service takes each with an auth check and a Redis script.
+      for (let i = 0; i < message.count; i += 50) {
+        const batch = Math.min(50, message.count - i);
+        const results = await Promise.all(
+          Array.from({ length: batch }, () => open(message.base, message.key)),
+        );
+        for (const ok of results)
+          if (ok) opened++;
+          else failed++;
+      }
+      return { reply: 'opened', opened, failed };
+    }
+    case 'record':
+      recordingSince = Date.now();
+      events = 0;
+      ended = 0;
+      receipts = new Map();
+      return { reply: 'recording' };
+    case 'report': {
+      const seconds = (Date.now() - recordingSince) / 1000;
+      recordingSince = 0;
+      return { reply: 'report', report: { seconds, events, ended, receipts: [...receipts] } };
+    }
+    case 'close':
+      for (const req of streams) req.destroy();
+      streams.clear();
+      return { reply: 'closed' };
+  }
+}
+
+process.on('message', (message: FleetCommand) => {
+  void handle(message).then((reply) => process.send?.(reply));
+});
