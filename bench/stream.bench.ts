@@ -22,7 +22,8 @@ import { benchVariables, readSettings } from './ingest/settings';
 import { BenchRedis, recreateDatabase } from './ingest/stores';
 import { ROOT, SERVICE_DEFAULTS, startService } from './ingest/targets';
 import type { FleetCommand, FleetReply, FleetReport } from './stream/fleet';
-import { type DelayFigures, delays, Probes } from './stream/probes';
+import type { ProberCommand, ProberReply } from './stream/prober';
+import { type DelayFigures, delays } from './stream/probes';
 import { renderStreamReport, type StreamRow } from './stream/report';
 
 /** What the stream needs beyond the ingest benchmark's service settings. */
@@ -66,8 +67,10 @@ async function main(): Promise<number> {
     );
     const base = service.url.replace(/\/v1\/events$/, '');
     const key = service.headers['x-api-key'];
-    const fleet = new Fleet();
+    const fleet = new Helper<FleetCommand, FleetReply>('fleet.js');
     cleanup.add('fleet', () => fleet.stop());
+    const prober = new Helper<ProberCommand, ProberReply>('prober.js');
+    cleanup.add('prober', () => prober.stop());
     const meter = new CpuMeter(redis.redis, service.child.pid);
     const windowMs = Number(overrides.WINDOW_SECONDS ?? 30) * 1000;
 
@@ -81,7 +84,6 @@ async function main(): Promise<number> {
           if (opened.reply !== 'opened' || opened.failed > 0) {
             throw new Error(`opening ${clients} streams: ${JSON.stringify(opened)}`);
           }
-          await sleep(3000);
           const after = await serviceMemory(base);
           memory = {
             rssBytes: (after.rss - before.rss) / clients,
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
           };
         }
         log(`round ${round}: ${clients} streams, ingest load for ${settings.seconds} s…`);
-        const phase = await measurePhase(meter, fleet, service.url, service.headers, {
+        const phase = await measurePhase(meter, fleet, prober, service.url, service.headers, {
           clients,
           seconds: settings.seconds,
           warmupSeconds: settings.warmupSeconds,
@@ -142,7 +144,8 @@ interface PhaseSpec {
 
 async function measurePhase(
   meter: CpuMeter,
-  fleet: Fleet,
+  fleet: Helper<FleetCommand, FleetReply>,
+  prober: Helper<ProberCommand, ProberReply>,
   eventsUrl: string,
   headers: Record<string, string>,
   spec: PhaseSpec,
@@ -151,8 +154,7 @@ async function measurePhase(
   cpu: CpuShares;
   delivery?: { events: number; eventsPerSecond: number; ended: number; delays: DelayFigures };
 }> {
-  const probes = new Probes(eventsUrl, headers, spec.windowMs);
-  probes.start();
+  await prober.send({ cmd: 'start', url: eventsUrl, headers, windowMs: spec.windowMs });
   let recordedFrom = 0;
   const warmup = sleep(spec.warmupSeconds * 1000).then(async () => {
     recordedFrom = Date.now();
@@ -172,7 +174,8 @@ async function measurePhase(
     ),
   );
   await warmup;
-  await probes.stop();
+  const stopped = await prober.send({ cmd: 'stop' });
+  if (stopped.reply !== 'stopped') throw new Error(`prober answered ${stopped.reply}`);
   if (spec.clients === 0) return { ingest, cpu };
   // The last probes' updates are at most a coalescing interval and a tick away.
   await sleep(2500);
@@ -186,19 +189,21 @@ async function measurePhase(
       events: report.events,
       eventsPerSecond: report.events / report.seconds,
       ended: report.ended,
-      delays: delays(probes.sent, report.receipts, spec.clients, recordedFrom),
+      delays: delays(stopped.probes, report.receipts, report.observers, recordedFrom),
     },
   };
 }
 
-/** The client process: streams opened, read and counted away from the load generator. */
-class Fleet {
+/** A helper process (the stream clients, the prober), one command and reply at a time. */
+class Helper<Command, Reply> {
   private child?: ChildProcess;
 
-  async send(command: FleetCommand): Promise<FleetReply> {
-    this.child ??= fork(resolve(__dirname, 'stream', 'fleet.js'), { stdio: 'inherit' });
-    const answer = once(this.child, 'message') as Promise<[FleetReply]>;
-    this.child.send(command);
+  constructor(private readonly script: string) {}
+
+  async send(command: Command): Promise<Reply> {
+    this.child ??= fork(resolve(__dirname, 'stream', this.script), { stdio: 'inherit' });
+    const answer = once(this.child, 'message') as Promise<[Reply]>;
+    this.child.send(command as object);
     const [reply] = await answer;
     return reply;
   }
@@ -211,14 +216,22 @@ class Fleet {
   }
 }
 
+/**
+ * The service's resident set and live heap, idle: the smallest of a few readings a second
+ * apart, so that garbage not yet collected counts as little as it can.
+ */
 async function serviceMemory(base: string): Promise<{ rss: number; heap: number }> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const value = (name: string) =>
-    Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN);
-  return {
-    rss: value('tally_process_resident_memory_bytes'),
-    heap: value('tally_nodejs_heap_size_used_bytes'),
-  };
+  let rss = Infinity;
+  let heap = Infinity;
+  for (let i = 0; i < 5; i++) {
+    await sleep(1000);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN);
+    rss = Math.min(rss, value('tally_process_resident_memory_bytes'));
+    heap = Math.min(heap, value('tally_nodejs_heap_size_used_bytes'));
+  }
+  return { rss, heap };
 }
 
 function log(message: string): void {
