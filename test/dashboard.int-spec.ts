@@ -20,6 +20,24 @@ const FLAGS = [
 /** DASHBOARD_SCREENSHOT=docs/live-dashboard.png refreshes the one in the docs. */
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(tmpdir(), 'tally-dashboard.png');
 
+/**
+ * helmet's default Content-Security-Policy, which the service's security headers are
+ * expected to send: the page must work under it (no inline script, nothing off-site).
+ */
+const CSP = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "font-src 'self' https: data:",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self' https: 'unsafe-inline'",
+  'upgrade-insecure-requests',
+].join(';');
+
 const MINUTE = 60_000;
 const CUSTOMERS = ['acme-corp', 'globex', 'initech', 'umbrella', 'hooli', 'stark-ind'];
 
@@ -90,6 +108,14 @@ describe('the live page, in a real browser', () => {
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    // The page's own document arrives with the policy, whether or not the service sends one.
+    await page.route(`${url}/dashboard`, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({
+        response,
+        headers: { ...response.headers(), 'content-security-policy': CSP },
+      });
+    });
     page.on('console', (message) => {
       // Refusals are recorded with their URL below; everything else is a problem.
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
