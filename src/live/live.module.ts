@@ -6,6 +6,7 @@ import { StreamController } from './stream.controller';
 import { StreamHistory } from './stream-history';
 import { StreamHub } from './stream-hub';
 import { StreamSlots } from './stream-slots';
+import { TenantChannels } from './tenant-channels';
 import { UsageFeed } from './usage-feed';
 import { WindowCounters } from './window-counters';
 
@@ -17,7 +18,15 @@ import { WindowCounters } from './window-counters';
 @Module({
   imports: [TenancyModule],
   controllers: [StreamController, DashboardController],
-  providers: [WindowCounters, LiveEvents, UsageFeed, StreamHistory, StreamSlots, StreamHub],
+  providers: [
+    WindowCounters,
+    LiveEvents,
+    UsageFeed,
+    StreamHistory,
+    StreamSlots,
+    TenantChannels,
+    StreamHub,
+  ],
   exports: [LiveEvents, UsageFeed],
 })
 export class LiveModule {}

@@ -7,18 +7,15 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { ServerResponse } from 'node:http';
 import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { SUBSCRIBER_REDIS, REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../metrics/metrics';
 import { Authenticator } from '../tenancy/authenticator';
 import type { Principal } from '../tenancy/principal';
 import { isAfter } from './event-id';
 import type { LiveEvent } from './live-event';
-import { LiveKeys } from './live-keys';
 import {
   controlFrame,
   eventFrame,
@@ -30,21 +27,12 @@ import {
 import { StreamClient } from './stream-client';
 import { StreamHistory } from './stream-history';
 import { StreamSlots } from './stream-slots';
-
-/** This instance's streams of one tenant, fed by one subscription to the tenant's channel. */
-interface TenantGroup {
-  tenantId: string;
-  channel: string;
-  clients: Set<StreamClient>;
-  /** Streams being opened: the group must not be reaped under them. */
-  opening: number;
-  /** Subscribed, history touched, tenant marked watched. */
-  ready: Promise<void>;
-  /** The last event dispatched from the channel: where a catch-up after a reconnect starts. */
-  position: string;
-  /** Catching up after the subscriber reconnected: channel messages wait here. */
-  backlog: LiveEvent[][] | null;
-}
+import {
+  type ChannelListener,
+  HISTORY_PAGE,
+  TenantChannels,
+  type TenantGroup,
+} from './tenant-channels';
 
 export interface OpenRequest {
   principal: Principal;
@@ -60,47 +48,36 @@ export interface OpenRequest {
   };
 }
 
-/** History entries read per round trip when a stream resumes. */
-const REPLAY_PAGE = 200;
-
 type DropReason = 'slow' | 'revoked';
 
 /**
- * The instance's side of the stream: one Redis subscription per tenant with streams here
- * (not per stream), fan-out of each published batch to those streams, resumes from the
- * history, heartbeats, the slow-stream bound and the per-tenant cap. docs/live.md.
+ * The instance's side of the stream: fan-out of each published batch (TenantChannels) to
+ * the tenant's streams here, resumes from the history, heartbeats, the slow-stream bound
+ * and the per-tenant cap. docs/live.md.
  *
  * A stream's socket is written directly (the controller hijacks the reply): Nest's @Sse
  * would run the route through RxJS, and its stream writes whatever the observable emits
  * with no bound, where this needs `writableLength` to drop a stream that stops reading.
  */
 @Injectable()
-export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
+export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, ChannelListener {
   private readonly logger = new Logger(StreamHub.name);
-  private readonly groups = new Map<string, TenantGroup>();
-  private readonly byChannel = new Map<string, TenantGroup>();
   /** Streams with chunks queued in this turn of the event loop. */
   private readonly unsent = new Set<StreamClient>();
-  private readonly keys: LiveKeys;
   private heartbeat?: NodeJS.Timeout;
-  private listening = false;
-  private everReady = false;
   private sequence = 0;
   private stopping = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(SUBSCRIBER_REDIS) private readonly subscriber: Redis,
+    private readonly channels: TenantChannels,
     private readonly history: StreamHistory,
     private readonly slots: StreamSlots,
     private readonly authenticator: Authenticator,
     private readonly metrics: Metrics,
     private readonly http: HttpAdapterHost,
-  ) {
-    this.keys = new LiveKeys(config.redisKeyPrefix);
-  }
+  ) {}
 
   onModuleInit(): void {
     this.metrics.watchLiveBuffers(() => this.bufferedBytes());
@@ -119,7 +96,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   /** Bytes handed to this instance's streams and not yet sent. */
   bufferedBytes(): number {
     let total = 0;
-    for (const group of this.groups.values()) for (const c of group.clients) total += c.buffered;
+    for (const group of this.channels.all()) for (const c of group.clients) total += c.buffered;
     return total;
   }
 
@@ -141,7 +118,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
         { retryAfterSeconds: Math.ceil(this.config.live.heartbeatMs / 1000) },
       );
     }
-    const group = this.group(principal.tenantId);
+    const group = this.channels.join(principal.tenantId, this);
     group.opening++;
     let start: string;
     try {
@@ -150,7 +127,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     } catch (error) {
       void this.slots.release(principal.tenantId, member).catch(() => undefined);
       group.opening--;
-      this.reapIfIdle(group);
+      this.channels.reapIfIdle(group);
       return unavailable(error);
     }
     // From here to the stream joining its group nothing waits, so the group cannot be reaped.
@@ -197,7 +174,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   /** Sends what the stream missed since its position, then what arrived meanwhile. */
   private async replay(client: StreamClient): Promise<void> {
     for (;;) {
-      const page = await this.history.after(client.tenantId, client.position, REPLAY_PAGE);
+      const page = await this.history.after(client.tenantId, client.position, HISTORY_PAGE);
       if (client.closed) return;
       if (page.gap) {
         await this.reset(client);
@@ -205,7 +182,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
       }
       const chunk = this.chunkFor(client, page.events);
       if (chunk && !client.write(chunk)) return this.drop(client, 'slow');
-      if (page.events.length < REPLAY_PAGE) break;
+      if (page.events.length < HISTORY_PAGE) break;
       await client.drained();
     }
     const held = client.takeHeld();
@@ -218,7 +195,10 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   private async reset(client: StreamClient): Promise<void> {
     // The head is read after the gap was seen: the events up to it are what the client
     // must re-read as state; the events after it come as usual.
-    const head = await this.history.touch(client.tenantId);
+    this.sendReset(client, await this.history.touch(client.tenantId));
+  }
+
+  private sendReset(client: StreamClient, head: string): void {
     client.position = head;
     client.told = head;
     const frame = controlFrame('reset', {
@@ -270,18 +250,10 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     for (const client of clients) if (!client.flush()) this.drop(client, 'slow');
   }
 
-  /** A batch from the tenant's channel, unless a catch-up is under way (then it waits). */
-  private dispatch(group: TenantGroup, events: LiveEvent[]): void {
-    if (group.backlog) group.backlog.push(events);
-    else this.fanOut(group, events);
-  }
-
   /** Writes a batch to every stream of the tenant here; streams still replaying hold it. */
-  private fanOut(group: TenantGroup, events: LiveEvent[]): void {
-    if (events.length === 0) return;
+  deliver(group: TenantGroup, events: LiveEvent[]): void {
     const previous = group.position;
     const last = events[events.length - 1].id;
-    if (isAfter(last, previous)) group.position = last;
     let frames: string | undefined;
     const text = () => (frames ??= events.map(eventFrame).join(''));
     // One buffer for every stream that takes the whole batch: encoded once, written N times.
@@ -305,81 +277,9 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     if (whole > 0) for (const e of events) this.metrics.liveEventsSent.inc({ type: e.type }, whole);
   }
 
-  private group(tenantId: string): TenantGroup {
-    let group = this.groups.get(tenantId);
-    if (group) return group;
-    const channel = this.keys.channel(tenantId);
-    group = {
-      tenantId,
-      channel,
-      clients: new Set(),
-      opening: 0,
-      ready: Promise.resolve(),
-      position: '0-0',
-      backlog: null,
-    };
-    const created = group;
-    group.ready = this.setUp(created).catch((error: unknown) => {
-      this.groups.delete(tenantId);
-      this.byChannel.delete(channel);
-      throw error;
-    });
-    this.groups.set(tenantId, group);
-    this.byChannel.set(channel, group);
-    return group;
-  }
-
-  private async setUp(group: TenantGroup): Promise<void> {
-    this.listen();
-    await this.subscriber.subscribe(group.channel);
-    group.position = await this.history.touch(group.tenantId);
-    await this.markWatched([group.tenantId]);
-  }
-
-  private listen(): void {
-    if (this.listening) return;
-    this.listening = true;
-    this.subscriber.on('message', (channel: string, message: string) => {
-      const group = this.byChannel.get(channel);
-      if (!group) return;
-      try {
-        this.dispatch(group, JSON.parse(message) as LiveEvent[]);
-      } catch (error) {
-        this.logger.warn(`live message on ${channel} failed: ${(error as Error).message}`);
-      }
-    });
-    // After a reconnect, what was published meanwhile never arrives: read it from the
-    // history, once the subscriptions are back (ioredis resubscribes; asking again makes
-    // sure they are active before the read starts).
-    this.subscriber.on('ready', () => {
-      if (!this.everReady) {
-        this.everReady = true;
-        return;
-      }
-      for (const group of this.groups.values()) void this.catchUp(group);
-    });
-  }
-
-  private async catchUp(group: TenantGroup): Promise<void> {
-    group.backlog ??= [];
-    try {
-      await this.subscriber.subscribe(group.channel);
-      for (;;) {
-        const page = await this.history.after(group.tenantId, group.position, REPLAY_PAGE);
-        if (page.gap) {
-          group.position = await this.history.touch(group.tenantId);
-          for (const client of group.clients) if (!client.replaying) await this.reset(client);
-          break;
-        }
-        this.fanOut(group, page.events);
-        if (page.events.length < REPLAY_PAGE) break;
-      }
-    } catch (error) {
-      this.logger.warn(`live catch-up for a tenant failed: ${(error as Error).message}`);
-    }
-    const waiting = group.backlog ?? [];
-    group.backlog = null;
-    for (const events of waiting) this.fanOut(group, events);
+  /** The group's history lost events its streams had not seen (Redis lost its data). */
+  lost(group: TenantGroup, head: string): void {
+    for (const client of group.clients) if (!client.replaying) this.sendReset(client, head);
   }
 
   private forget(client: StreamClient, group: TenantGroup): void {
@@ -403,7 +303,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
       }),
     );
     this.metrics.liveStreamsDropped.inc({ reason });
-    const group = this.groups.get(client.tenantId);
+    const group = this.channels.of(client.tenantId);
     if (group) this.forget(client, group);
   }
 
@@ -418,8 +318,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
    * credentials checked again, idle subscriptions dropped.
    */
   private async beat(): Promise<void> {
-    for (const group of [...this.groups.values()]) {
-      if (this.reapIfIdle(group)) continue;
+    for (const group of [...this.channels.all()]) {
+      if (this.channels.reapIfIdle(group)) continue;
       for (const client of group.clients) {
         const moved = !client.replaying && client.position !== client.told;
         this.send(
@@ -429,11 +329,17 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
         if (moved) client.told = client.position;
       }
     }
-    const tenants = [...this.groups.keys()];
+    if (this.channels.size === 0) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+      return;
+    }
+    const groups = [...this.channels.all()];
+    const tenants = groups.map((g) => g.tenantId);
     await Promise.all([
-      this.markWatched(tenants),
+      this.channels.markWatched(tenants),
       ...tenants.map((t) => this.history.touch(t)),
-      ...[...this.groups.values()].map((g) =>
+      ...groups.map((g) =>
         this.slots.renew(
           g.tenantId,
           [...g.clients].map((c) => c.id),
@@ -445,7 +351,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
 
   private async recheckCredentials(): Promise<void> {
     const byKey = new Map<string, StreamClient[]>();
-    for (const group of this.groups.values()) {
+    for (const group of this.channels.all()) {
       for (const client of group.clients) {
         const list = byKey.get(client.principal.keyId) ?? [];
         list.push(client);
@@ -461,34 +367,12 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  /** Producers of usage.updated work only for tenants someone watches (usage-feed.ts). */
-  private async markWatched(tenants: string[]): Promise<void> {
-    if (tenants.length === 0) return;
-    // Kept for the history's span after the last stream left, so a resume finds it whole.
-    const ms = this.config.live.historyMs + 3 * this.config.live.heartbeatMs;
-    const pipeline = this.redis.pipeline();
-    for (const tenantId of tenants) pipeline.set(this.keys.watched(tenantId), '1', 'PX', ms);
-    await pipeline.exec();
-  }
-
-  private reapIfIdle(group: TenantGroup): boolean {
-    if (group.clients.size > 0 || group.opening > 0) return false;
-    this.groups.delete(group.tenantId);
-    this.byChannel.delete(group.channel);
-    void this.subscriber.unsubscribe(group.channel).catch(() => undefined);
-    if (this.groups.size === 0 && this.heartbeat) {
-      clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
-    }
-    return true;
-  }
-
   /** Shutdown: end every stream; browsers reconnect, through the load balancer, elsewhere. */
   private closeAll(): void {
     this.stopping = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
-    for (const group of this.groups.values()) {
+    for (const group of this.channels.all()) {
       for (const client of group.clients) client.end(': shutting down\n\n');
     }
   }
