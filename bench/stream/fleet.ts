@@ -9,6 +9,7 @@
  * that the service then does not get.
  */
 import { Agent, type ClientRequest, request } from 'node:http';
+import { PROBE_PREFIX } from './probes';
 
 export type FleetCommand =
   | { cmd: 'open'; base: string; key: string; count: number }
@@ -37,8 +38,7 @@ export type FleetReply =
   | { reply: 'report'; report: FleetReport }
   | { reply: 'closed' };
 
-/** Probe customers' ids start with this; only their frames are parsed. */
-export const PROBE_PREFIX = 'probe-';
+/** Only the probe customers' frames are parsed. */
 const PROBE_MARK = `"customerId":"${PROBE_PREFIX}`;
 
 export const OBSERVE_EVERY = 20;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PROBE_PREFIX } from './fleet';
+
+/** Probe customers' ids start with this (the stream clients parse only their updates). */
+export const PROBE_PREFIX = 'probe-';
 
 /** One probe event, answered 202 at `answeredAt`: its window then held `calls` calls. */
 export interface Probe {
