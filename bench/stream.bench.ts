@@ -9,7 +9,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cleanup } from './ingest/cleanup';
@@ -24,7 +24,7 @@ import { ROOT, SERVICE_DEFAULTS, startService } from './ingest/targets';
 import type { FleetCommand, FleetReply, FleetReport } from './stream/fleet';
 import type { ProberCommand, ProberReply } from './stream/prober';
 import { type DelayFigures, delays } from './stream/probes';
-import { renderStreamReport, type StreamRow } from './stream/report';
+import { type MemoryFigures, renderStreamReport, type StreamRow } from './stream/report';
 
 /** What the stream needs beyond the ingest benchmark's service settings. */
 const STREAM_SERVICE = {
@@ -56,12 +56,17 @@ async function main(): Promise<number> {
       await redis.close();
     });
     const overrides: Record<string, string> = { ...STREAM_SERVICE, ...settings.serviceOverrides };
+    // BENCH_PROFILE_DIR: the service writes a V8 CPU profile there when it stops.
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    const serviceEnv = profileDir
+      ? { ...overrides, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(profileDir)}` }
+      : overrides;
     const service = await startService(
       {
         databaseUrl: settings.databaseUrl,
         redisUrl: settings.redisUrl,
         prefix,
-        overrides,
+        overrides: serviceEnv,
       },
       (child: Child) => cleanup.add(child.name, () => child.stop()),
     );
@@ -74,21 +79,18 @@ async function main(): Promise<number> {
     const meter = new CpuMeter(redis.redis, service.child.pid);
     const windowMs = Number(overrides.WINDOW_SECONDS ?? 30) * 1000;
 
+    const most = Math.max(...clientCounts);
+    log(`memory: up to ${most} idle streams, in four steps…`);
+    const memory = await measureMemory(fleet, base, key, most);
+
     const rows: StreamRow[] = [];
     for (let round = 1; round <= rounds; round++) {
       for (const clients of [0, ...clientCounts]) {
-        let memory: StreamRow['memory'];
         if (clients > 0) {
-          const before = await serviceMemory(base);
           const opened = await fleet.send({ cmd: 'open', base, key, count: clients });
           if (opened.reply !== 'opened' || opened.failed > 0) {
             throw new Error(`opening ${clients} streams: ${JSON.stringify(opened)}`);
           }
-          const after = await serviceMemory(base);
-          memory = {
-            rssBytes: (after.rss - before.rss) / clients,
-            heapBytes: (after.heap - before.heap) / clients,
-          };
         }
         log(`round ${round}: ${clients} streams, ingest load for ${settings.seconds} s…`);
         const phase = await measurePhase(meter, fleet, prober, service.url, service.headers, {
@@ -99,7 +101,7 @@ async function main(): Promise<number> {
           batchSize: settings.batchSize,
           windowMs,
         });
-        rows.push({ round, clients, ...phase, memory });
+        rows.push({ round, clients, ...phase });
         if (clients > 0) {
           await fleet.send({ cmd: 'close' });
           // Nobody watches any more: the next phase without streams does no stream work.
@@ -121,6 +123,7 @@ async function main(): Promise<number> {
           .map(([name, value]) => `${name}=${value}`)
           .join(' '),
       rows,
+      memory,
     });
     process.stdout.write(`\n${report}`);
     const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -152,6 +155,7 @@ async function measurePhase(
 ): Promise<{
   ingest: LoadFigures;
   cpu: CpuShares;
+  clientsCpu: number;
   delivery?: { events: number; eventsPerSecond: number; ended: number; delays: DelayFigures };
 }> {
   await prober.send({ cmd: 'start', url: eventsUrl, headers, windowMs: spec.windowMs });
@@ -160,6 +164,8 @@ async function measurePhase(
     recordedFrom = Date.now();
     if (spec.clients > 0) await fleet.send({ cmd: 'record' });
   });
+  const clientsBefore = await fleet.cpuSeconds();
+  const startedAt = performance.now();
   const { value: ingest, cpu } = await meter.measure(() =>
     runLoad(
       {
@@ -173,10 +179,12 @@ async function measurePhase(
       new Ledger(),
     ),
   );
+  const clientsCpu =
+    ((await fleet.cpuSeconds()) - clientsBefore) / ((performance.now() - startedAt) / 1000);
   await warmup;
   const stopped = await prober.send({ cmd: 'stop' });
   if (stopped.reply !== 'stopped') throw new Error(`prober answered ${stopped.reply}`);
-  if (spec.clients === 0) return { ingest, cpu };
+  if (spec.clients === 0) return { ingest, cpu, clientsCpu };
   // The last probes' updates are at most a coalescing interval and a tick away.
   await sleep(2500);
   const reply = await fleet.send({ cmd: 'report' });
@@ -185,6 +193,7 @@ async function measurePhase(
   return {
     ingest,
     cpu,
+    clientsCpu,
     delivery: {
       events: report.events,
       eventsPerSecond: report.events / report.seconds,
@@ -208,6 +217,15 @@ class Helper<Command, Reply> {
     return reply;
   }
 
+  /** CPU seconds the process has used (0 before it starts), from /proc. */
+  async cpuSeconds(): Promise<number> {
+    if (this.child?.pid === undefined) return 0;
+    const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in USER_HZ ticks (100 a second on Linux).
+    return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  }
+
   async stop(): Promise<void> {
     if (!this.child || this.child.exitCode !== null) return;
     const exit = once(this.child, 'exit');
@@ -217,13 +235,58 @@ class Helper<Command, Reply> {
 }
 
 /**
+ * What an idle stream costs the service: streams opened in four steps up to `most`, the
+ * service's memory read after each, and the slope of a least-squares line through the
+ * readings (one reading per step is at the mercy of the garbage collector's timing).
+ */
+async function measureMemory(
+  fleet: Helper<FleetCommand, FleetReply>,
+  base: string,
+  key: string,
+  most: number,
+): Promise<MemoryFigures> {
+  const points: { streams: number; rss: number; heap: number }[] = [
+    { streams: 0, ...(await serviceMemory(base)) },
+  ];
+  for (let step = 1; step <= 4; step++) {
+    const streams = Math.round((most * step) / 4);
+    const opened = await fleet.send({
+      cmd: 'open',
+      base,
+      key,
+      count: streams - points.at(-1)!.streams,
+    });
+    if (opened.reply !== 'opened' || opened.failed > 0) {
+      throw new Error(`opening streams: ${JSON.stringify(opened)}`);
+    }
+    points.push({ streams, ...(await serviceMemory(base)) });
+  }
+  await fleet.send({ cmd: 'close' });
+  await sleep(2000);
+  return {
+    streams: most,
+    rssBytesPerStream: slope(points.map((p) => [p.streams, p.rss])),
+    heapBytesPerStream: slope(points.map((p) => [p.streams, p.heap])),
+  };
+}
+
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+/**
  * The service's resident set and live heap, idle: the smallest of a few readings a second
  * apart, so that garbage not yet collected counts as little as it can.
  */
 async function serviceMemory(base: string): Promise<{ rss: number; heap: number }> {
   let rss = Infinity;
   let heap = Infinity;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     await sleep(1000);
     const text = await (await fetch(`${base}/metrics`)).text();
     const value = (name: string) =>

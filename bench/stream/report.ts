@@ -8,9 +8,16 @@ export interface StreamRow {
   clients: number;
   ingest: LoadFigures;
   cpu: CpuShares;
+  /** The stream clients' process, in cores. */
+  clientsCpu: number;
   delivery?: { events: number; eventsPerSecond: number; ended: number; delays: DelayFigures };
-  /** Service memory added per open stream, idle, before the phase's load. */
-  memory?: { rssBytes: number; heapBytes: number };
+}
+
+/** Service memory added per open stream, idle (the slope over four steps up to `streams`). */
+export interface MemoryFigures {
+  streams: number;
+  rssBytesPerStream: number;
+  heapBytesPerStream: number;
 }
 
 export interface StreamReportInput {
@@ -19,6 +26,7 @@ export interface StreamReportInput {
   command: string;
   settings: string;
   rows: StreamRow[];
+  memory: MemoryFigures;
 }
 
 const TARGET_P99_MS = 1500;
@@ -45,8 +53,8 @@ export function renderStreamReport(input: StreamReportInput): string {
       `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; service, ` +
       'Redis, Postgres, the load generator and the stream clients all on it.',
     '',
-    '| round | streams | ingest events/s | vs none | ingest p99 ms | events delivered/s | per stream/s | delay p50 ms | p90 | p99 | max | samples | missing | streams ended | service CPU | Redis CPU | clients+load CPU | RSS/stream | heap/stream |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| round | streams | ingest events/s | vs none | ingest p99 ms | events delivered/s | per stream/s | delay p50 ms | p90 | p99 | max | samples | missing | streams ended | service CPU | Redis CPU | Postgres CPU | load generator CPU | stream clients CPU | other CPU |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of input.rows) {
     const d = row.delivery;
@@ -59,12 +67,20 @@ export function renderStreamReport(input: StreamReportInput): string {
         `${d ? n(d.delays.p99Ms) : ''} | ${d ? n(d.delays.maxMs) : ''} | ` +
         `${d ? n(d.delays.samples) : ''} | ${d ? n(d.delays.missing) : ''} | ` +
         `${d ? n(d.ended) : ''} | ${n(row.cpu.server, 2)} | ${n(row.cpu.redis, 2)} | ` +
-        `${n(row.cpu.other + row.cpu.loadGenerator, 2)} | ` +
-        `${row.memory ? `${n(row.memory.rssBytes / 1024, 1)} KiB` : ''} | ` +
-        `${row.memory ? `${n(row.memory.heapBytes / 1024, 1)} KiB` : ''} |`,
+        `${n(row.cpu.postgres, 2)} | ` +
+        `${n(row.cpu.loadGenerator, 2)} | ${n(row.clientsCpu, 2)} | ` +
+        `${n(Math.max(0, row.cpu.other - row.clientsCpu), 2)} |`,
     );
   }
   lines.push('');
+  lines.push(
+    `Memory per idle stream (slope over 0 → ${input.memory.streams} streams in four steps): ` +
+      `${n(input.memory.rssBytesPerStream / 1024, 1)} KiB resident, ` +
+      `${n(input.memory.heapBytesPerStream / 1024, 1)} KiB of V8 heap. ` +
+      'CPU in cores of the machine\'s two; "other" is everything else running on it ' +
+      '(the prober, other programs).',
+    '',
+  );
   for (const row of input.rows.filter((r) => r.clients >= 1000 && r.delivery)) {
     const p99 = row.delivery!.delays.p99Ms;
     const ratio = row.ingest.eventsPerSecond / baseline(row.round);
