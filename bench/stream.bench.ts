@@ -161,8 +161,10 @@ async function measurePhase(
   await prober.send({ cmd: 'start', url: eventsUrl, headers, windowMs: spec.windowMs });
   let recordedFrom = 0;
   const warmup = sleep(spec.warmupSeconds * 1000).then(async () => {
-    recordedFrom = Date.now();
-    if (spec.clients > 0) await fleet.send({ cmd: 'record' });
+    if (spec.clients === 0) return;
+    const reply = await fleet.send({ cmd: 'record' });
+    // Probes answered in the first second may have had their update before the recording.
+    if (reply.reply === 'recording') recordedFrom = reply.since + 1000;
   });
   const clientsBefore = await fleet.cpuSeconds();
   const startedAt = performance.now();
@@ -185,8 +187,8 @@ async function measurePhase(
   const stopped = await prober.send({ cmd: 'stop' });
   if (stopped.reply !== 'stopped') throw new Error(`prober answered ${stopped.reply}`);
   if (spec.clients === 0) return { ingest, cpu, clientsCpu };
-  // The last probes' updates are at most a coalescing interval and a tick away.
-  await sleep(2500);
+  // The last probes' updates are a coalescing interval, a tick and transport away.
+  await sleep(3000);
   const reply = await fleet.send({ cmd: 'report' });
   if (reply.reply !== 'report') throw new Error(`fleet answered ${reply.reply}`);
   const report: FleetReport = reply.report;

@@ -34,7 +34,7 @@ export interface FleetReport {
 
 export type FleetReply =
   | { reply: 'opened'; opened: number; failed: number }
-  | { reply: 'recording' }
+  | { reply: 'recording'; since: number }
   | { reply: 'report'; report: FleetReport }
   | { reply: 'closed' };
 
@@ -146,7 +146,7 @@ async function handle(message: FleetCommand): Promise<FleetReply> {
       events = 0;
       ended = 0;
       receipts = new Map();
-      return { reply: 'recording' };
+      return { reply: 'recording', since: recordingSince };
     case 'report': {
       const seconds = (Date.now() - recordingSince) / 1000;
       recordingSince = 0;
