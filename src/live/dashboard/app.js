@@ -66,9 +66,15 @@ function signOut(/** @type {string} */ reason = '') {
   showSignInError(reason);
 }
 
+let minute = 0;
+
 /** Redraws at most once a second, and every second (the current minute moves on). */
 function draw() {
   const now = Date.now();
+  if (Math.floor(now / 60_000) !== minute) {
+    minute = Math.floor(now / 60_000);
+    dirty = true; // the hour's window has moved by a minute
+  }
   state.prune(now);
   renderMinute(state.currentMinute(now), now);
   if (dirty) {
