@@ -94,6 +94,7 @@ async function main(): Promise<number> {
         }
         log(`round ${round}: ${clients} streams, ingest load for ${settings.seconds} s…`);
         const phase = await measurePhase(meter, fleet, prober, service.url, service.headers, {
+          round,
           clients,
           seconds: settings.seconds,
           warmupSeconds: settings.warmupSeconds,
@@ -137,6 +138,7 @@ async function main(): Promise<number> {
 }
 
 interface PhaseSpec {
+  round: number;
   clients: number;
   seconds: number;
   warmupSeconds: number;
@@ -158,7 +160,13 @@ async function measurePhase(
   clientsCpu: number;
   delivery?: { events: number; eventsPerSecond: number; ended: number; delays: DelayFigures };
 }> {
-  await prober.send({ cmd: 'start', url: eventsUrl, headers, windowMs: spec.windowMs });
+  await prober.send({
+    cmd: 'start',
+    url: eventsUrl,
+    headers,
+    windowMs: spec.windowMs,
+    tag: `${spec.round}x${spec.clients}`,
+  });
   let recordedFrom = 0;
   const warmup = sleep(spec.warmupSeconds * 1000).then(async () => {
     if (spec.clients === 0) return;

@@ -180,6 +180,24 @@ describe('the live stream across two instances', () => {
     await filtered.waitFor('its position at the last event', (c) => c.lastEventId === last.id);
   });
 
+  it('tells producers at every open that the tenant is watched, not only at the first', async () => {
+    // Heartbeats (which also renew the mark) far apart: only the open can set it again.
+    const c = await stack.start({ LIVE_HEARTBEAT_SECONDS: '60' });
+    const urlC = await listen(c);
+    const { tenantId, key: tenantKey } = await createTenant(c, 'marked');
+    const first = await SseClient.open(`${urlC}/v1/stream`, { 'x-api-key': tenantKey });
+    clients.push(first);
+    await first.waitFor('the opening position', (s) => s.lastEventId !== undefined);
+    // The mark is lost (Redis restarted without it, say) while the first stream stays.
+    await stack.redis.del(`${stack.prefix}live:${tenantId}:watched`);
+    const second = await SseClient.open(`${urlC}/v1/stream`, { 'x-api-key': tenantKey });
+    clients.push(second);
+    await second.waitFor('the opening position', (s) => s.lastEventId !== undefined);
+    const start = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    await ingest(b, tenantKey, workload(5, ['w-1'], [start]));
+    await second.waitFor('usage.updated', (s) => s.of('usage.updated').length > 0, 2000);
+  });
+
   it("never shows a tenant another tenant's events, whatever customers it names", () => {
     expect(stranger.events).toEqual([]);
     expect(stranger.ended).toBe(false);

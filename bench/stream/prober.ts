@@ -6,7 +6,7 @@
 import { type Probe, Probes } from './probes';
 
 export type ProberCommand =
-  | { cmd: 'start'; url: string; headers: Record<string, string>; windowMs: number }
+  | { cmd: 'start'; url: string; headers: Record<string, string>; windowMs: number; tag: string }
   | { cmd: 'stop' };
 
 export type ProberReply = { reply: 'started' } | { reply: 'stopped'; probes: Probe[] };
@@ -16,7 +16,7 @@ let probes: Probes | undefined;
 async function handle(message: ProberCommand): Promise<ProberReply> {
   switch (message.cmd) {
     case 'start':
-      probes = new Probes(message.url, message.headers, message.windowMs);
+      probes = new Probes(message.url, message.headers, message.windowMs, message.tag);
       probes.start();
       return { reply: 'started' };
     case 'stop': {

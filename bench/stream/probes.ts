@@ -34,10 +34,15 @@ export class Probes {
   private stopped = false;
   private running?: Promise<void>;
 
+  /**
+   * `tag` makes this run's customers its own: a window shared with an earlier run's probes
+   * would hold their calls too, and the counts here would be too low.
+   */
   constructor(
     private readonly eventsUrl: string,
     private readonly headers: Record<string, string>,
     private readonly windowMs: number,
+    private readonly tag: string,
     private readonly customers = 10,
     private readonly intervalMs = 300,
   ) {}
@@ -47,7 +52,7 @@ export class Probes {
     const counts = new Map<string, number>();
     this.running = Promise.all(
       Array.from({ length: this.customers }, async (_, i) => {
-        const customerId = `${PROBE_PREFIX}${i}`;
+        const customerId = `${PROBE_PREFIX}${this.tag}-${i}`;
         await sleep(Math.random() * this.intervalMs);
         while (!this.stopped) {
           const now = Date.now();

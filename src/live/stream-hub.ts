@@ -123,7 +123,13 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Chann
     let start: string;
     try {
       await group.ready;
-      start = request.lastEventId ?? (await this.history.touch(principal.tenantId));
+      // Marked at every open, not only when the group starts: producers must know at
+      // once, even if the mark was lost meanwhile (expired, or Redis lost its data).
+      const [head] = await Promise.all([
+        this.history.touch(principal.tenantId),
+        this.channels.markWatched([principal.tenantId]),
+      ]);
+      start = request.lastEventId ?? head;
     } catch (error) {
       void this.slots.release(principal.tenantId, member).catch(() => undefined);
       group.opening--;
