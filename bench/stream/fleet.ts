@@ -70,6 +70,8 @@ function open(base: string, key: string): Promise<boolean> {
       if (observer) observers++;
       response.setEncoding('utf8');
       let buffer = '';
+      /** The updates this stream has had: a repeated one (same totals) is not a new receipt. */
+      const seen = new Set<string>();
       response.on('data', (chunk: string) => {
         if (!observer) {
           // Counts the event lines; keeps the end of the chunk, where one may be cut in two.
@@ -79,7 +81,7 @@ function open(base: string, key: string): Promise<boolean> {
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) !== -1) {
-          frame(buffer.slice(0, end));
+          frame(buffer.slice(0, end), seen);
           buffer = buffer.slice(end + 2);
         }
       });
@@ -104,7 +106,7 @@ function count(text: string): string {
   return text.slice(Math.max(from, text.length - EVENT_MARK.length + 1));
 }
 
-function frame(text: string): void {
+function frame(text: string, seen: Set<string>): void {
   if (recordingSince === 0 || !text.includes(EVENT_MARK)) return;
   events++;
   if (!text.includes(PROBE_MARK)) return;
@@ -117,6 +119,8 @@ function frame(text: string): void {
   if (data.type !== 'usage.updated') return;
   for (const w of data.data.windows ?? []) {
     const key = `${data.customerId}|${w.windowStart}|${w.calls}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const times = receipts.get(key);
     if (times) times.push(at);
     else receipts.set(key, [at]);
