@@ -81,7 +81,7 @@ async function main(): Promise<number> {
 
     const most = Math.max(...clientCounts);
     log(`memory: up to ${most} idle streams, in four steps…`);
-    const memory = await measureMemory(fleet, base, key, most);
+    const memory = await measureMemory(fleet, redis, prefix, base, key, most);
 
     const rows: StreamRow[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -103,12 +103,7 @@ async function main(): Promise<number> {
           windowMs,
         });
         rows.push({ round, clients, ...phase });
-        if (clients > 0) {
-          await fleet.send({ cmd: 'close' });
-          // Nobody watches any more: the next phase without streams does no stream work.
-          await redis.redis.del(...(await redis.redis.keys(`${prefix}live:*:watched`)));
-          await sleep(1000);
-        }
+        if (clients > 0) await unwatch(fleet, redis, prefix);
       }
     }
 
@@ -251,6 +246,8 @@ class Helper<Command, Reply> {
  */
 async function measureMemory(
   fleet: Helper<FleetCommand, FleetReply>,
+  redis: BenchRedis,
+  prefix: string,
   base: string,
   key: string,
   most: number,
@@ -271,13 +268,27 @@ async function measureMemory(
     }
     points.push({ streams, ...(await serviceMemory(base)) });
   }
-  await fleet.send({ cmd: 'close' });
-  await sleep(2000);
+  await unwatch(fleet, redis, prefix);
   return {
     streams: most,
     rssBytesPerStream: slope(points.map((p) => [p.streams, p.rss])),
     heapBytesPerStream: slope(points.map((p) => [p.streams, p.heap])),
   };
+}
+
+/**
+ * Closes the streams, and tells producers nobody watches any more (the mark would outlive
+ * the streams by the history's span), so that a phase without streams does no stream work.
+ */
+async function unwatch(
+  fleet: Helper<FleetCommand, FleetReply>,
+  redis: BenchRedis,
+  prefix: string,
+): Promise<void> {
+  await fleet.send({ cmd: 'close' });
+  await sleep(1000);
+  const marks = await redis.redis.keys(`${prefix}live:*:watched`);
+  if (marks.length > 0) await redis.redis.del(...marks);
 }
 
 function slope(points: [number, number][]): number {
