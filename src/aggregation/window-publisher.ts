@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { LiveEventInput } from '../live/live-event';
 import { LiveEvents } from '../live/live-events';
 import { toWindowView, type WindowRow } from './window-view';
 
-/** Announces flushed windows as `window.closed` on the live stream (src/live). */
+/** Announces flushed windows as `window.closed` on the live stream (src/live, docs/live.md). */
 @Injectable()
 export class WindowPublisher {
   private readonly logger = new Logger(WindowPublisher.name);
@@ -10,21 +11,21 @@ export class WindowPublisher {
   constructor(private readonly live: LiveEvents) {}
 
   async published(rows: WindowRow[]): Promise<void> {
-    const byTenant = new Map<string, WindowRow[]>();
-    for (const row of rows)
-      byTenant.set(row.tenant_id, [...(byTenant.get(row.tenant_id) ?? []), row]);
-    await Promise.all(
-      [...byTenant].map(([tenantId, list]) =>
-        this.live.publish(
-          tenantId,
-          list.map((row) => ({
-            type: 'window.closed' as const,
-            customerId: row.customer_id,
-            data: toWindowView(row),
-          })),
-        ),
-      ),
-      // The rows are already committed; a lost notification must not fail the flush.
-    ).catch((error: Error) => this.logger.warn(`publish: ${error.message}`));
+    const byTenant = new Map<string, LiveEventInput[]>();
+    for (const row of rows) {
+      const event: LiveEventInput = {
+        type: 'window.closed',
+        customerId: row.customer_id,
+        data: toWindowView(row),
+      };
+      const list = byTenant.get(row.tenant_id);
+      if (list) list.push(event);
+      else byTenant.set(row.tenant_id, [event]);
+    }
+    const appends = [...byTenant].map(([tenantId, events]) => this.live.publish(tenantId, events));
+    // The rows are already committed; a lost notification must not fail the flush.
+    await Promise.all(appends).catch((error: Error) =>
+      this.logger.warn(`publish: ${error.message}`),
+    );
   }
 }

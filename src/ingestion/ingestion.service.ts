@@ -55,16 +55,17 @@ export class IngestionService {
     }
     const counts = [0, 0, 0, 0];
     const lists = [...byShard.values()];
-    outcomes.forEach((list, i) =>
-      list.forEach((outcome, j) => {
+    for (let i = 0; i < outcomes.length; i++) {
+      for (let j = 0; j < outcomes[i].length; j++) {
+        const outcome = outcomes[i][j];
         counts[outcome]++;
-        // Counted in a Redis window: the live stream's usage.updated will carry it.
+        // Counted into a Redis window: the live stream's usage.updated will carry it.
         if (outcome === IngestOutcome.Counted || outcome === IngestOutcome.CountedLate) {
           const e = lists[i][j];
           this.usage.note(e.tenantId, e.customerId, e.timestampMs);
         }
-      }),
-    );
+      }
+    }
     const duplicates = counts[IngestOutcome.Duplicate];
     const accepted = events.length - duplicates;
     this.metrics.events.inc({ outcome: 'accepted' }, accepted);
