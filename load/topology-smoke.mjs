@@ -1,6 +1,8 @@
 // Exercises a running topology through its load balancer, the way producers would:
 // creates a tenant, posts batches of events, then checks that nginx spread the requests
-// over every instance and that the closed windows add up to exactly what was sent.
+// over every instance and that the closed windows add up to exactly what was sent. A live
+// stream, opened through nginx as the browser page opens it (a ticket in the URL), must
+// carry the same totals from every instance, and nginx must not log the ticket.
 // Called by `scripts/local-topology.sh smoke`; LB_URL, ACCESS_LOG, ADMIN_TOKEN and UPSTREAMS
 // (how many instances nginx balances over) from env. Exit status 1 on any failure.
 import { readFileSync } from 'node:fs';
@@ -42,6 +44,35 @@ if (tenant.status !== 201)
 const key = { 'x-api-key': tenant.body.apiKey.key };
 console.log(`smoke: tenant ${tenant.body.tenant.id} created through the LB`);
 
+// The stream, as the live page opens it: a single-use ticket, then GET /v1/stream?ticket=.
+const issued = await fetch(`${lb}/v1/auth/stream-ticket`, { method: 'POST', headers: key });
+if (issued.status !== 200) fail(`POST /v1/auth/stream-ticket -> ${issued.status}`);
+const { ticket } = await issued.json();
+const streamAbort = new AbortController();
+const stream = await fetch(`${lb}/v1/stream?ticket=${ticket}`, { signal: streamAbort.signal });
+if (stream.status !== 200 || !stream.headers.get('content-type')?.startsWith('text/event-stream'))
+  fail(`GET /v1/stream -> ${stream.status} ${stream.headers.get('content-type')}`);
+const streamed = { updates: 0, windows: new Map() };
+void (async () => {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of stream.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const type = /^event: (.+)$/m.exec(frame)?.[1];
+      const data = /^data: (.+)$/m.exec(frame)?.[1];
+      if (type === 'usage.updated') streamed.updates++;
+      if (type === 'window.closed') {
+        const { customerId, data: w } = JSON.parse(data);
+        streamed.windows.set(`${customerId}@${w.windowStart}`, w.aggregations.totalCalls);
+      }
+    }
+  }
+})().catch(() => undefined);
+
 let accepted = 0;
 for (let i = 0; i < batches; i++) {
   const res = await call('POST', '/v1/events', key, eventBatch(batchSize, customers));
@@ -81,4 +112,27 @@ for (;;) {
   if (Date.now() > deadline) fail(`windows hold ${calls} of ${accepted} calls after the timeout`);
   await sleep(2000);
 }
+// The stream, on one instance, saw every instance's counts.
+const streamDeadline = Date.now() + 15_000;
+const streamedCalls = () => [...streamed.windows.values()].reduce((a, b) => a + b, 0);
+while (streamedCalls() !== accepted) {
+  if (Date.now() > streamDeadline)
+    fail(`the stream carried window.closed totals of ${streamedCalls()} calls, not ${accepted}`);
+  await sleep(200);
+}
+if (streamed.updates === 0) fail('the stream carried no usage.updated');
+console.log(
+  `smoke: the stream through the LB carried ${streamed.updates} usage updates and ` +
+    `window.closed totals of ${streamedCalls()} calls`,
+);
+streamAbort.abort();
+// nginx logs a stream when it ends; its line must not hold the ticket.
+await sleep(500);
+const streamLines = readFileSync(accessLog, 'utf8')
+  .split('\n')
+  .slice(logLinesBefore)
+  .filter((line) => line.includes('/v1/stream'));
+if (streamLines.length === 0) fail('nginx logged no GET /v1/stream');
+if (streamLines.some((line) => line.includes('ticket='))) fail('nginx logged the stream ticket');
+
 console.log('smoke: OK');

@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { IngestionModule } from './ingestion/ingestion.module';
+import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
 import { QuotaModule } from './quota/quota.module';
@@ -27,6 +28,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         TenancyModule,
+        LiveModule,
         AggregationModule,
         PersistenceModule,
         IngestionModule,

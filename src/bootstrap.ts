@@ -122,6 +122,15 @@ function setUpOpenApi(app: NestFastifyApplication): void {
         'bearer',
       )
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' }, 'adminToken')
+      .addApiKey(
+        {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description: 'Single use, from POST /v1/auth/stream-ticket; GET /v1/stream only',
+        },
+        'streamTicket',
+      )
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -25,10 +25,15 @@ describe('two instances on one Redis and one Postgres', () => {
     const b = await stack.start();
     const { tenantId, key } = await createTenant(a);
     const closed: string[] = [];
-    await subscriber.subscribe(`${stack.prefix}updates:${tenantId}`);
+    await subscriber.subscribe(`${stack.prefix}live:${tenantId}:updates`);
     subscriber.on('message', (_channel, message: string) => {
-      const { data } = JSON.parse(message) as { data: { customerId: string; windowStart: string } };
-      closed.push(`${data.customerId}@${data.windowStart}`);
+      const events = JSON.parse(message) as {
+        type: string;
+        data: { customerId: string; windowStart: string };
+      }[];
+      for (const { type, data } of events) {
+        if (type === 'window.closed') closed.push(`${data.customerId}@${data.windowStart}`);
+      }
     });
 
     const events = workload(2000, ['hot', 'warm'], currentAndNextWindow(WINDOW_MS));

@@ -42,12 +42,25 @@ describe('OpenAPI document', () => {
     ).toEqual(served);
   });
 
-  it('declares the three security schemes, bearer as an HTTP JWT scheme', () => {
+  it('declares the four security schemes, bearer as an HTTP JWT scheme, the ticket in the query', () => {
     expect(doc.components.securitySchemes).toEqual({
       apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
       adminToken: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' }),
+      streamTicket: expect.objectContaining({ type: 'apiKey', in: 'query', name: 'ticket' }),
     });
+  });
+
+  it('describes the stream as text/event-stream, with its resume header and filters', () => {
+    const op = doc.paths['/v1/stream'].get as Operation & {
+      parameters: { name: string; in: string }[];
+    };
+    expect(Object.keys(op.responses['200'].content ?? {})).toEqual(['text/event-stream']);
+    expect(op.parameters.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
+      'header:Last-Event-ID',
+      'query:customerId',
+      'query:lastEventId',
+    ]);
   });
 
   it('gives every non-public route its security, its scope and its problem responses', () => {
@@ -61,7 +74,9 @@ describe('OpenAPI document', () => {
         ? ['adminToken']
         : route === 'POST /v1/auth/token'
           ? ['apiKey']
-          : ['apiKey', 'bearer'];
+          : route === 'GET /v1/stream'
+            ? ['apiKey', 'bearer', 'streamTicket']
+            : ['apiKey', 'bearer'];
       expect({ route, schemes }).toEqual({ route, schemes: expected });
       if (expected.includes('bearer')) {
         expect({ route, scope: op['x-required-scope'] }).toEqual({

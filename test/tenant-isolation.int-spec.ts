@@ -3,7 +3,9 @@ import { decodeJwt } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { createTenant, ensureCustomer, event, ingest, type Reply } from './support/api';
 import { eventually, TestStack } from './support/harness';
+import { LiveEvents } from '../src/live/live-events';
 import { registeredRoutes } from './support/routes';
+import { SseClient } from './support/sse';
 
 type Headers = Record<string, string>;
 
@@ -41,6 +43,9 @@ describe('tenant isolation, route by route', () => {
   let a: { tenantId: string; key: string };
   let asA: Headers;
   let before: unknown;
+  let url: string;
+  /** The id of an event in B's live history (the window.closed of its flush). */
+  let bEventId: string;
 
   const call = async (method: Method, url: string, headers: Headers, body?: unknown) => {
     const response = await app.inject({
@@ -93,6 +98,20 @@ describe('tenant isolation, route by route', () => {
       const events = await stack.pg.query('SELECT count(*)::int AS n FROM usage_events');
       expect(events.rows[0].n).toBe(1);
     });
+    bEventId = await eventually(async () => {
+      const [entry] = await stack.redis.xrange(
+        `${stack.prefix}live:${b.tenantId}:history`,
+        '-',
+        '+',
+        'COUNT',
+        1,
+      );
+      expect(entry).toBeDefined();
+      return entry[0];
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.getHttpServer().address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     before = await snapshotOfB();
   });
 
@@ -116,6 +135,40 @@ describe('tenant isolation, route by route', () => {
       quotaBucket: await stack.redis.hgetall(`${stack.prefix}{q:${b.tenantId}:${b.customer}}`),
     };
   }
+
+  /**
+   * The stream, on a real socket, asked for B's customer and to resume after an event of
+   * B's history. While it is open, B's channel carries an event naming B, then A's a
+   * marker: the stream must show the marker and nothing of B. Its body is what it sent.
+   */
+  const stream = async (headers: Headers): Promise<Reply> => {
+    const client = await SseClient.open(`${url}/v1/stream?customerId=${b.customer}`, {
+      ...headers,
+      'last-event-id': bEventId,
+    });
+    try {
+      if (client.status !== 200) {
+        const body = JSON.parse(await client.body());
+        return { status: client.status, headers: client.response.headers, body };
+      }
+      const live = app.get(LiveEvents);
+      await live.publish(b.tenantId, [
+        {
+          type: 'window.closed',
+          customerId: b.customer,
+          data: { tenantId: b.tenantId, name: b.name },
+        },
+      ]);
+      await live.publish(a.tenantId, [
+        { type: 'window.closed', customerId: b.customer, data: { marker: true } },
+      ]);
+      await client.waitFor('the marker', (c) => c.events.some((e) => e.data.includes('marker')));
+      const body = client.events.map((e) => `event: ${e.event}\ndata: ${e.data}`).join('\n');
+      return { status: 200, headers: client.response.headers, body };
+    } finally {
+      client.close();
+    }
+  };
 
   const ok = (status: number) => (reply: Reply) => expect(reply.status).toBe(status);
   /** Asks for no credential; a Swagger UI asset may be missing from the package (404). */
@@ -297,6 +350,22 @@ describe('tenant isolation, route by route', () => {
       status: 200,
       check: (r) => expect(decodeJwt(r.body.accessToken).tid).toBe(a.tenantId),
     },
+    {
+      route: 'POST /v1/auth/stream-ticket',
+      access: 'tenant',
+      send: (h) => call('POST', '/v1/auth/stream-ticket', h),
+      status: 200,
+      check: (r) => expect(decodeJwt(r.body.ticket).tid).toBe(a.tenantId),
+    },
+    // The live stream: B's customer as a filter, a resume from B's history, B's events
+    // published meanwhile. A hears only its own.
+    {
+      route: 'GET /v1/stream',
+      access: 'tenant',
+      send: stream,
+      status: 200,
+      check: (r) => expect(r.body).toMatch(/^event: window.closed\ndata: .*"marker":true/),
+    },
     // Customers: B's external id in the path, B's email as a filter, B in the body.
     {
       route: 'POST /v1/customers',
@@ -363,6 +432,8 @@ describe('tenant isolation, route by route', () => {
       ['GET /docs/docs/swagger-ui-init.js', '/docs/docs/swagger-ui-init.js'],
       ['GET /docs-json', '/docs-json'],
       ['GET /docs-yaml', '/docs-yaml'],
+      ['GET /dashboard', '/dashboard'],
+      ['GET /dashboard/assets/:name', '/dashboard/assets/app.js'],
     ].map(([route, url]): Row => ({
       route,
       access: 'public',

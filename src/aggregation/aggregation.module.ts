@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
+import { LiveModule } from '../live/live.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { EpochRecovery } from './epoch-recovery';
 import { RedisEpoch } from './redis-epoch';
@@ -13,7 +14,7 @@ import { WindowsRepository } from './windows.repository';
 import { WindowsService } from './windows.service';
 
 @Module({
-  imports: [TenancyModule],
+  imports: [TenancyModule, LiveModule],
   controllers: [WindowsController],
   providers: [
     {

@@ -60,10 +60,6 @@ export class RedisLayout {
     return `${this.prefix}lock:recovery`;
   }
 
-  updatesChannel(tenantId: string): string {
-    return `${this.prefix}updates:${tenantId}`;
-  }
-
   parseWindowKey(key: string): WindowRef {
     const match = /^\{(\d+)\}:w:([^:]+):(\d+):(.+)$/s.exec(key.slice(this.prefix.length));
     if (!key.startsWith(this.prefix) || !match) {

@@ -1,25 +1,21 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { REDIS } from '../infra/redis/redis.tokens';
-import { RedisLayout } from './redis-layout';
+import { Injectable, Logger } from '@nestjs/common';
+import type { LiveEventInput } from '../live/live-event';
+import { LiveEvents } from '../live/live-events';
 import { toWindowView, type WindowRow } from './window-view';
 
 /** Called with the rows a flush or recompute committed, before the closer goes on. */
 export type CommittedListener = (rows: WindowRow[]) => Promise<void>;
 
 /**
- * Announces flushed windows on the tenant's channel (read by live views and the SSE
- * stream), and to the listeners of this instance (analytics' cache versions).
+ * Announces flushed windows to the listeners of this instance (analytics' cache
+ * versions), then as `window.closed` on the live stream (src/live, docs/live.md).
  */
 @Injectable()
 export class WindowPublisher {
   private readonly logger = new Logger(WindowPublisher.name);
   private readonly listeners: CommittedListener[] = [];
 
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    private readonly layout: RedisLayout,
-  ) {}
+  constructor(private readonly live: LiveEvents) {}
 
   onCommitted(listener: CommittedListener): void {
     this.listeners.push(listener);
@@ -28,12 +24,21 @@ export class WindowPublisher {
   async published(rows: WindowRow[]): Promise<void> {
     if (rows.length === 0) return;
     for (const listener of this.listeners) await listener(rows);
-    const pipeline = this.redis.pipeline();
+    const byTenant = new Map<string, LiveEventInput[]>();
     for (const row of rows) {
-      const message = JSON.stringify({ type: 'window.closed', data: toWindowView(row) });
-      pipeline.publish(this.layout.updatesChannel(row.tenant_id), message);
+      const event: LiveEventInput = {
+        type: 'window.closed',
+        customerId: row.customer_id,
+        data: toWindowView(row),
+      };
+      const list = byTenant.get(row.tenant_id);
+      if (list) list.push(event);
+      else byTenant.set(row.tenant_id, [event]);
     }
+    const appends = [...byTenant].map(([tenantId, events]) => this.live.publish(tenantId, events));
     // The rows are already committed; a lost notification must not fail the flush.
-    await pipeline.exec().catch((error: Error) => this.logger.warn(`publish: ${error.message}`));
+    await Promise.all(appends).catch((error: Error) =>
+      this.logger.warn(`publish: ${error.message}`),
+    );
   }
 }

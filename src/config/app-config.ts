@@ -121,6 +121,20 @@ export interface AppConfig {
     /** Most rows (bucket × group) one answer may have (refused with 400 above). */
     maxRows: number;
   };
+  /** The live stream (GET /v1/stream) and its page; docs/live.md. */
+  live: {
+    heartbeatMs: number;
+    /** At most one usage.updated per customer per this interval, across instances. */
+    coalesceMs: number;
+    /** How long, and how many events, a tenant's history keeps for Last-Event-ID resumes. */
+    historyMs: number;
+    historyMaxEvents: number;
+    maxStreamsPerTenant: number;
+    /** Bytes a stream may have waiting to be sent before it is dropped as too slow. */
+    clientBufferBytes: number;
+    /** Lifetime of a single-use stream ticket (the credential EventSource puts in the URL). */
+    ticketTtlSeconds: number;
+  };
 }
 
 export interface Network {

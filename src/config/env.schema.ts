@@ -82,6 +82,18 @@ export const envSchema = {
     ANALYTICS_PREWARM_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 500 },
     ANALYTICS_MAX_BUCKETS: { type: 'integer', minimum: 1, maximum: 100000, default: 1500 },
     ANALYTICS_MAX_ROWS: { type: 'integer', minimum: 1, maximum: 10000000, default: 100000 },
+    LIVE_HEARTBEAT_SECONDS: { type: 'number', minimum: 1, maximum: 60, default: 15 },
+    LIVE_COALESCE_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 1000 },
+    LIVE_HISTORY_SECONDS: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
+    LIVE_HISTORY_MAX_EVENTS: { type: 'integer', minimum: 100, maximum: 1000000, default: 10000 },
+    LIVE_MAX_STREAMS_PER_TENANT: { type: 'integer', minimum: 1, maximum: 100000, default: 100 },
+    LIVE_CLIENT_BUFFER_BYTES: {
+      type: 'integer',
+      minimum: 4096,
+      maximum: 67108864,
+      default: 262144,
+    },
+    LIVE_TICKET_TTL_SECONDS: { type: 'integer', minimum: 5, maximum: 600, default: 60 },
   },
 } as const;
 

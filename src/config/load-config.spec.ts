@@ -18,6 +18,23 @@ describe('loadConfig', () => {
     expect(config.adminAllowedNetworks).toBeNull();
   });
 
+  it('reads the live stream settings, in milliseconds where they are times', () => {
+    expect(loadConfig(valid).live).toEqual({
+      heartbeatMs: 15_000,
+      coalesceMs: 1000,
+      historyMs: 300_000,
+      historyMaxEvents: 10_000,
+      maxStreamsPerTenant: 100,
+      clientBufferBytes: 262_144,
+      ticketTtlSeconds: 60,
+    });
+    const set = loadConfig({ ...valid, LIVE_HEARTBEAT_SECONDS: '2.5', LIVE_HISTORY_SECONDS: '60' });
+    expect(set.live).toMatchObject({ heartbeatMs: 2500, historyMs: 60_000 });
+    expect(() => loadConfig({ ...valid, LIVE_HEARTBEAT_SECONDS: '61' })).toThrow(
+      'LIVE_HEARTBEAT_SECONDS',
+    );
+  });
+
   it('reads the previous encryption keys and the operator networks', () => {
     const config = loadConfig({
       ...valid,

@@ -164,6 +164,15 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       maxBuckets: num('ANALYTICS_MAX_BUCKETS'),
       maxRows: num('ANALYTICS_MAX_ROWS'),
     },
+    live: {
+      heartbeatMs: num('LIVE_HEARTBEAT_SECONDS') * 1000,
+      coalesceMs: num('LIVE_COALESCE_MS'),
+      historyMs: num('LIVE_HISTORY_SECONDS') * 1000,
+      historyMaxEvents: num('LIVE_HISTORY_MAX_EVENTS'),
+      maxStreamsPerTenant: num('LIVE_MAX_STREAMS_PER_TENANT'),
+      clientBufferBytes: num('LIVE_CLIENT_BUFFER_BYTES'),
+      ticketTtlSeconds: num('LIVE_TICKET_TTL_SECONDS'),
+    },
   };
 }
 

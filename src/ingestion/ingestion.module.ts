@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AggregationModule } from '../aggregation/aggregation.module';
+import { LiveModule } from '../live/live.module';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { SpoolModule } from '../infra/spool/spool.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
@@ -12,7 +13,7 @@ import { SpoolFallback } from './spool-fallback';
 import { SpoolReplayer } from './spool-replayer';
 
 @Module({
-  imports: [AggregationModule, PersistenceModule, TenancyModule, SpoolModule],
+  imports: [AggregationModule, LiveModule, PersistenceModule, TenancyModule, SpoolModule],
   controllers: [IngestionController],
   providers: [
     EventValidator,

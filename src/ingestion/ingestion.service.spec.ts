@@ -9,6 +9,7 @@ import type { StreamBacklog } from '../persistence/stream-backlog';
 import type { IngestBatcher } from './ingest-batcher';
 import { IngestionService } from './ingestion.service';
 import { IngestOutcome, type MeteringEvent } from './metering-event';
+import type { UsageFeed } from '../live/usage-feed';
 import { SpoolFallback } from './spool-fallback';
 import { decodeSpooled } from './spooled-request';
 
@@ -62,14 +63,17 @@ function service(world: World) {
   const redis = { status: world.redisStatus ?? 'ready' } as Redis;
   const backlog = { isAboveHighWater: () => world.aboveHighWater ?? false } as StreamBacklog;
   const metrics = new Metrics();
+  const noted: string[] = [];
+  const usage = { note: (_t: string, customerId: string) => noted.push(customerId) };
   const ingestion = new IngestionService(
     config,
     batcher,
     backlog,
     metrics,
     new SpoolFallback(redis, spool, metrics),
+    usage as unknown as UsageFeed,
   );
-  return { ingestion, submitted, spooled };
+  return { ingestion, submitted, spooled, noted };
 }
 
 const events = [ev('a', 0), ev('b', 0), ev('c', 1)];
@@ -100,11 +104,21 @@ describe('IngestionService with the spool', () => {
   });
 
   it('answers as before, without `spooled`, when Redis answers every shard', async () => {
-    const { ingestion, spooled } = service({
+    const { ingestion, spooled, noted } = service({
       shards: { 0: IngestOutcome.Counted, 1: IngestOutcome.CountedLate },
     });
     expect(await ingestion.ingest(events, RECEIVED)).toEqual({ accepted: 3, duplicates: 0 });
     expect(spooled).toEqual([]);
+    // Counted into a window, on time or late: the live feed hears of each.
+    expect(noted).toEqual(events.map((e) => e.customerId));
+  });
+
+  it('tells the live feed of neither duplicates nor spooled events: no window changed', async () => {
+    const { ingestion, noted } = service({
+      shards: { 0: IngestOutcome.Duplicate, 1: new Error('Connection is closed.') },
+    });
+    await ingestion.ingest(events, RECEIVED);
+    expect(noted).toEqual([]);
   });
 
   it('spools without asking Redis while the connection is down, whatever the last backlog', async () => {

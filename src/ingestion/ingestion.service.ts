@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { groupByShard } from '../aggregation/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { UsageFeed } from '../live/usage-feed';
 import { Metrics } from '../metrics/metrics';
 import { StreamBacklog } from '../persistence/stream-backlog';
 import { IngestBatcher } from './ingest-batcher';
@@ -31,6 +32,7 @@ export class IngestionService {
     private readonly backlog: StreamBacklog,
     private readonly metrics: Metrics,
     private readonly fallback: SpoolFallback,
+    private readonly usage: UsageFeed,
   ) {}
 
   /**
@@ -58,7 +60,7 @@ export class IngestionService {
     const unreached: MeteringEvent[] = [];
     let failure: unknown;
     settled.forEach((result, i) => {
-      if (result.status === 'fulfilled') for (const outcome of result.value) counts[outcome]++;
+      if (result.status === 'fulfilled') this.tally(shards[i][1], result.value, counts);
       else if (this.fallback.takes(result.reason)) unreached.push(...shards[i][1]);
       else failure ??= result.reason;
     });
@@ -86,6 +88,17 @@ export class IngestionService {
     await this.fallback.store(events, receivedAtMs);
     const answered = this.answer(counts);
     return { ...answered, accepted: answered.accepted + events.length, spooled: events.length };
+  }
+
+  /** Adds a shard's outcomes to `counts`; what got counted into a window goes to the live feed. */
+  private tally(events: MeteringEvent[], outcomes: IngestOutcome[], counts: number[]): void {
+    outcomes.forEach((outcome, j) => {
+      counts[outcome]++;
+      if (outcome === IngestOutcome.Counted || outcome === IngestOutcome.CountedLate) {
+        const e = events[j];
+        this.usage.note(e.tenantId, e.customerId, e.timestampMs);
+      }
+    });
   }
 
   private answer(counts: number[]): IngestResult {

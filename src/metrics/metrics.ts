@@ -44,6 +44,8 @@ export function httpDurationHistogram(registry: Registry) {
 /** A Fastify onResponse hook observing each answer under its route pattern and status. */
 export function observeHttpDuration(histogram: ReturnType<typeof httpDurationHistogram>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // A stream's duration is no latency (and it is seen only when the server ends it).
+    if ((request.routeOptions.config as { longLived?: boolean } | undefined)?.longLived) return;
     // The route pattern, not the URL: label values must stay few.
     const route = request.routeOptions.url ?? 'unmatched';
     histogram.observe(
@@ -59,6 +61,8 @@ export class Metrics {
   readonly registry = new Registry();
   /** Postgres pools by name (`watchPool`), read when Prometheus scrapes. */
   private readonly pools = new Map<string, PoolStats>();
+  /** The live streams' unsent bytes (`watchLiveBuffers`), read when Prometheus scrapes. */
+  private liveBuffered: () => number = () => 0;
 
   readonly httpDuration = httpDurationHistogram(this.registry);
 
@@ -224,6 +228,41 @@ export class Metrics {
       'write torn by a crash, which was never acknowledged',
     registers: [this.registry],
   });
+  readonly liveStreams = new Gauge({
+    name: 'tally_live_streams',
+    help: 'Live streams (GET /v1/stream) open on this instance',
+    registers: [this.registry],
+  });
+
+  readonly liveEventsSent = new Counter({
+    name: 'tally_live_events_sent_total',
+    help: 'Events written to live streams, by type (one per stream that received it)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly liveStreamsDropped = new Counter({
+    name: 'tally_live_streams_dropped_total',
+    help:
+      'Live streams closed by the server, by reason: slow (more than LIVE_CLIENT_BUFFER_BYTES ' +
+      'waiting to be sent), revoked (key revoked or tenant deactivated)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly liveBufferedBytes = (() => {
+    const read = () => this.liveBuffered();
+    return new Gauge({
+      name: 'tally_live_stream_buffered_bytes',
+      help:
+        "Bytes written to this instance's live streams and not yet sent (each stream at most " +
+        'LIVE_CLIENT_BUFFER_BYTES plus one batch before it is dropped)',
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  })();
 
   readonly dbPoolClients = this.poolGauge(
     'tally_db_pool_clients',
@@ -256,6 +295,12 @@ export class Metrics {
       for (const outcome of QUOTA_DECISION_OUTCOMES) this.quotaDecisions.inc({ kind, outcome }, 0);
     }
     for (const outcome of SPOOL_REPLAY_OUTCOMES) this.replayedEvents.inc({ outcome }, 0);
+    for (const reason of ['slow', 'revoked']) this.liveStreamsDropped.inc({ reason }, 0);
+  }
+
+  /** Reports the live streams' unsent bytes, read at scrape time. */
+  watchLiveBuffers(read: () => number): void {
+    this.liveBuffered = read;
   }
 
   /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */

@@ -86,3 +86,14 @@ export const accessTokenSchema = {
     expiresIn: { type: 'integer', description: 'Seconds.' },
   },
 } as const;
+
+export const streamTicketSchema = {
+  type: 'object',
+  properties: {
+    ticket: {
+      type: 'string',
+      description: 'Single use: `GET /v1/stream?ticket=<ticket>`; accepted by no other route.',
+    },
+    expiresIn: { type: 'integer', description: 'Seconds until it can no longer open a stream.' },
+  },
+} as const;

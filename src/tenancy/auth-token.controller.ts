@@ -3,8 +3,9 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { AccessTokens, IssuedToken } from './access-tokens';
-import { accessTokenSchema } from './api-key.schemas';
-import { RequireApiKey } from './auth.decorators';
+import { accessTokenSchema, streamTicketSchema } from './api-key.schemas';
+import { RequireApiKey, RequireScope } from './auth.decorators';
+import { type IssuedTicket, StreamTickets } from './stream-tickets';
 import { TenantContext } from './tenant-context';
 
 @ApiTags('auth')
@@ -12,6 +13,7 @@ import { TenantContext } from './tenant-context';
 export class AuthTokenController {
   constructor(
     private readonly tokens: AccessTokens,
+    private readonly tickets: StreamTickets,
     private readonly context: TenantContext,
   ) {}
 
@@ -23,5 +25,18 @@ export class AuthTokenController {
   @ProblemResponses(401, 403, 429)
   issue(): Promise<IssuedToken> {
     return this.tokens.issue(this.context.principal());
+  }
+
+  /**
+   * A single-use ticket for `GET /v1/stream?ticket=` (EventSource cannot send headers):
+   * read scope only, LIVE_TICKET_TTL_SECONDS, refused by every other route. docs/live.md.
+   */
+  @Post('stream-ticket')
+  @HttpCode(200)
+  @RequireScope('read')
+  @ApiOkResponse({ schema: openApi(streamTicketSchema) })
+  @ProblemResponses(401, 403, 429)
+  streamTicket(): Promise<IssuedTicket> {
+    return this.tickets.issue(this.context.principal());
   }
 }

@@ -5,7 +5,10 @@ import type { Scope } from './scope';
 export const AUTH_KEY = 'tally:auth';
 
 export type AuthRequirement =
-  { kind: 'public' } | { kind: 'admin' } | { kind: 'key'; scope: Scope } | { kind: 'apiKey' };
+  | { kind: 'public' }
+  | { kind: 'admin' }
+  | { kind: 'key'; scope: Scope; ticket?: true }
+  | { kind: 'apiKey' };
 
 /** A route that acts for one tenant: the guard has set its principal. */
 export function isTenantRoute(requirement: AuthRequirement | undefined): boolean {
@@ -29,6 +32,19 @@ export const RequireScope = (scope: Scope) =>
     ApiSecurity('apiKey'),
     ApiBearerAuth('bearer'),
     ApiExtension('x-required-scope', scope),
+  );
+
+/**
+ * The live stream: as RequireScope('read'), and a stream ticket in `?ticket=` as well, for
+ * browsers' EventSource, which cannot send headers. No other route reads `?ticket=`.
+ */
+export const RequireStreamAccess = () =>
+  applyDecorators(
+    SetMetadata(AUTH_KEY, { kind: 'key', scope: 'read', ticket: true } satisfies AuthRequirement),
+    ApiSecurity('apiKey'),
+    ApiBearerAuth('bearer'),
+    ApiSecurity('streamTicket'),
+    ApiExtension('x-required-scope', 'read'),
   );
 
 /** An API key itself, whatever its scopes; a token is refused (it must not mint tokens). */

@@ -48,7 +48,8 @@ export class AuthGuard implements CanActivate {
         return true;
       }
       case 'key': {
-        const principal = await this.authenticator.authenticate(readCredential(request));
+        const credential = readCredential(request, requirement.ticket === true);
+        const principal = await this.authenticator.authenticate(credential);
         if (!principal.scopes.includes(requirement.scope)) {
           throw new DomainError(
             ErrorCode.Forbidden,

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { tenantScope } from '../infra/database/tenant-scope';
-import { AccessTokens } from './access-tokens';
+import { AccessTokens, type Claims } from './access-tokens';
 import { ApiKeysService, type KeyState } from './api-keys.service';
 import type { Credential } from './credentials';
 import type { Principal } from './principal';
+import { StreamTickets } from './stream-tickets';
 
 /**
  * Turns a credential into the principal it stands for, or says why not: 401 for an
@@ -16,19 +17,44 @@ export class Authenticator {
   constructor(
     private readonly keys: ApiKeysService,
     private readonly tokens: AccessTokens,
+    private readonly tickets: StreamTickets,
   ) {}
 
   async authenticate(credential: Credential): Promise<Principal> {
-    if (credential.kind === 'apiKey') {
-      const state = await this.keys.byKey(credential.key);
-      if (!state) throw new DomainError(ErrorCode.Unauthenticated, 'The API key is unknown.');
-      return live(state, 'The API key has been revoked.').principal;
+    switch (credential.kind) {
+      case 'apiKey': {
+        const state = await this.keys.byKey(credential.key);
+        if (!state) throw new DomainError(ErrorCode.Unauthenticated, 'The API key is unknown.');
+        return live(state, 'The API key has been revoked.').principal;
+      }
+      case 'token':
+        return this.ofKey(await this.tokens.verify(credential.token), 'token');
+      case 'ticket':
+        return this.ofKey(await this.tickets.redeem(credential.ticket), 'ticket');
     }
-    const claimed = await this.tokens.verify(credential.token);
+  }
+
+  /**
+   * Throws as authenticate would if the principal's key were presented now: for
+   * connections that outlive the request that authenticated them (the live stream).
+   */
+  async recheck(principal: Principal): Promise<void> {
+    await this.ofKey(principal, 'token');
+  }
+
+  private async ofKey(claimed: Claims, issuedAs: 'token' | 'ticket'): Promise<Principal> {
     const state = await this.keys.byId(tenantScope(claimed.tenantId), claimed.keyId);
-    const { principal } = live(state, 'The API key this token was issued for has been revoked.');
-    // The token's own scopes; the key's current rate limits.
-    return { ...claimed, rateLimits: principal.rateLimits };
+    const { principal } = live(
+      state,
+      `The API key this ${issuedAs} was issued for has been revoked.`,
+    );
+    // The credential's own scopes; the key's current rate limits.
+    return {
+      tenantId: claimed.tenantId,
+      keyId: claimed.keyId,
+      scopes: claimed.scopes,
+      rateLimits: principal.rateLimits,
+    };
   }
 }
 

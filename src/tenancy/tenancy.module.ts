@@ -12,6 +12,7 @@ import { CustomersController } from './customers.controller';
 import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
 import { EmailCipher } from './email-cipher';
+import { StreamTickets } from './stream-tickets';
 import { TenantContext } from './tenant-context';
 import { TenantContextGuard } from './tenant-context.guard';
 import { TenantsController } from './tenants.controller';
@@ -24,6 +25,7 @@ import { TenantsService } from './tenants.service';
     AccessTokens,
     AdminAccess,
     Authenticator,
+    StreamTickets,
     TenantsService,
     TenantContext,
     CustomersRepository,
@@ -37,6 +39,6 @@ import { TenantsService } from './tenants.service';
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: TenantContextGuard },
   ],
-  exports: [TenantContext, TenantsService, CustomersService],
+  exports: [TenantContext, TenantsService, CustomersService, Authenticator],
 })
 export class TenancyModule {}

@@ -2,7 +2,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { rejectCommandsDroppedOnReconnect } from './reject-dropped-commands';
-import { LIMITER_REDIS, REDIS } from './redis.tokens';
+import { LIMITER_REDIS, REDIS, SUBSCRIBER_REDIS } from './redis.tokens';
 
 /**
  * `lazyConnect`: no connection until the first command, for a client a role may never
@@ -80,18 +80,28 @@ export function createRedis(
           commandTimeoutMs: config.quota.redisTimeoutMs,
         }),
     },
+    {
+      provide: SUBSCRIBER_REDIS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => createRedis(config, 'subscriber', { lazyConnect: true }),
+    },
   ],
-  exports: [REDIS, LIMITER_REDIS],
+  exports: [REDIS, LIMITER_REDIS, SUBSCRIBER_REDIS],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LIMITER_REDIS) private readonly limiter: Redis,
+    @Inject(SUBSCRIBER_REDIS) private readonly subscriber: Redis,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    // A lazy connection never used has nothing to quit (quit would connect it first).
+    if (this.subscriber.status === 'wait') this.subscriber.disconnect();
     await Promise.all(
-      [this.redis, this.limiter].map((client) => client.quit().catch(() => client.disconnect())),
+      [this.redis, this.limiter, this.subscriber]
+        .filter((client) => client.status !== 'end')
+        .map((client) => client.quit().catch(() => client.disconnect())),
     );
   }
 }

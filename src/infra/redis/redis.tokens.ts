@@ -7,3 +7,9 @@ export const REDIS = Symbol('REDIS');
  * has been answered by then (503 or fail-open).
  */
 export const LIMITER_REDIS = Symbol('LIMITER_REDIS');
+
+/**
+ * The live stream's Pub/Sub connection (a subscribed connection takes no other commands):
+ * one per instance, whatever the number of streams it serves. Connects on first use.
+ */
+export const SUBSCRIBER_REDIS = Symbol('SUBSCRIBER_REDIS');

@@ -1,0 +1,113 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../src/config/app-config';
+import { LiveEvents } from '../src/live/live-events';
+import { createTenant } from './support/api';
+import { eventually, TestStack } from './support/harness';
+import { SseClient } from './support/sse';
+import { ThrowawayRedis } from './support/throwaway';
+
+async function listen(app: NestFastifyApplication): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+const marker = (n: number) => ({
+  type: 'window.closed' as const,
+  customerId: `m-${n}`,
+  data: { n },
+});
+
+/** The live stream when Redis fails under it: on a Redis of this test's own. */
+describe('the live stream when Redis fails', () => {
+  let redis: ThrowawayRedis;
+  let stack: TestStack;
+  let app: NestFastifyApplication;
+  let url: string;
+  let tenant: { tenantId: string; key: string };
+  const clients: SseClient[] = [];
+
+  const open = async (headers: Record<string, string> = {}) => {
+    const client = await SseClient.open(`${url}/v1/stream`, {
+      'x-api-key': tenant.key,
+      ...headers,
+    });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    redis = await ThrowawayRedis.start();
+    stack = await TestStack.create({ REDIS_URL: redis.url, LIVE_HEARTBEAT_SECONDS: '1' });
+    app = await stack.start();
+    url = await listen(app);
+    tenant = await createTenant(app);
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await stack.dispose();
+    await redis.dispose();
+  });
+
+  it('lost its subscription: what was published meanwhile comes from the history, once, in order', async () => {
+    const stream = await open();
+    const live = app.get(LiveEvents);
+    const [first] = await live.publish(tenant.tenantId, [marker(1)]);
+    await stream.waitFor('the first event', (c) => c.events.length === 1);
+
+    // Cut this instance's Pub/Sub connection, and publish before it is back.
+    const admin = new Redis(redis.url);
+    const name = `tally:${app.get<AppConfig>(APP_CONFIG).instanceId}:subscriber`;
+    const list = await admin.client('LIST');
+    const id = /id=(\d+) .*name=(\S+)/g;
+    const ids = [...String(list).matchAll(id)].filter((m) => m[2] === name).map((m) => m[1]);
+    expect(ids).toHaveLength(1);
+    await admin.client('KILL', 'ID', ids[0]);
+    const missed = await live.publish(tenant.tenantId, [marker(2), marker(3)]);
+    admin.disconnect();
+
+    await stream.waitFor('the events published while it was away', (c) => c.events.length === 3);
+    const [after] = await live.publish(tenant.tenantId, [marker(4)]);
+    await stream.waitFor('the next one', (c) => c.events.length === 4);
+    expect(stream.events.map((e) => e.id)).toEqual([
+      first.id,
+      ...missed.map((e) => e.id),
+      after.id,
+    ]);
+    expect(stream.of('reset')).toEqual([]);
+    expect(stream.ended).toBe(false);
+  });
+
+  it('Redis down: new streams get 503 with Retry-After, open ones stay open', async () => {
+    const stream = await open();
+    await stream.waitFor('the opening position', (c) => c.lastEventId !== undefined);
+    await redis.kill('SIGKILL');
+    try {
+      const refused = await open();
+      expect(refused.status).toBe(503);
+      expect(refused.response.headers['retry-after']).toBe('1');
+      expect(JSON.parse(await refused.body())).toMatchObject({ status: 503 });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(stream.ended).toBe(false);
+    } finally {
+      await redis.restart();
+    }
+  });
+
+  it('Redis restarted without its data: open streams are told to reset, then go on', async () => {
+    const stream = await open();
+    const live = app.get(LiveEvents);
+    await eventually(async () => {
+      await live.publish(tenant.tenantId, [marker(5)]);
+      expect(stream.events.length).toBeGreaterThan(0);
+    });
+    await redis.wipe();
+    await stream.waitFor('the reset', (c) => c.of('reset').length === 1, 15_000);
+    const [next] = await eventually(() => live.publish(tenant.tenantId, [marker(6)]));
+    await stream.waitFor('the next event', (c) => c.events.at(-1)?.id === next.id);
+    expect(stream.ended).toBe(false);
+  });
+});
