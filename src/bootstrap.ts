@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { answerClientError } from './common/errors/client-error';
+import { parseJsonBodies } from './common/http/json-body';
+import { addSecurityHeaders } from './common/http/security-headers';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
 import { Metrics, observeHttpDuration } from './metrics/metrics';
@@ -27,6 +30,15 @@ export async function createApp(
   const logger = createRootLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
+    // A request, headers and body, must arrive whole in time, or it is answered 408 and its
+    // connection closed; Node looks for late ones every connectionsCheckingInterval (30 s
+    // by default), so a tenth of the timeout, at most a second, keeps the answer near it.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.http.requestTimeoutMs / 10)),
+    },
+    clientErrorHandler: answerClientError,
+    trustProxy: config.http.trustedProxies?.map((n) => `${n.address}/${n.prefix}`) ?? false,
     // Honour a sane caller-supplied X-Request-Id, otherwise make one.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
@@ -54,8 +66,12 @@ export async function createApp(
   adapter.getInstance().addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  parseJsonBodies(adapter.getInstance());
+  addSecurityHeaders(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
+    // The body parsers are parseJsonBodies' (above).
+    bodyParser: false,
   });
   observeHttp(app);
   if (config.log.requests) logRequests(app);

@@ -76,6 +76,10 @@ export const envSchema = {
     // Relative paths are resolved against the working directory at start.
     SPOOL_DIR: { type: 'string', minLength: 1, default: 'var/spool' },
     SPOOL_MAX_BYTES: { type: 'integer', minimum: 4096, default: 1073741824 },
+    UNKNOWN_KEY_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000, default: 30 },
+    UNKNOWN_KEY_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
+    HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+    TRUST_PROXY: { type: 'string', minLength: 1 },
   },
 } as const;
 

@@ -44,11 +44,14 @@ export class AuthGuard implements CanActivate {
         if (credential.kind !== 'apiKey') {
           throw new DomainError(ErrorCode.Unauthenticated, 'This route takes an X-API-Key.');
         }
-        this.enter(await this.authenticator.authenticate(credential));
+        this.enter(await this.authenticator.authenticate(credential, request.ip));
         return true;
       }
       case 'key': {
-        const principal = await this.authenticator.authenticate(readCredential(request));
+        const principal = await this.authenticator.authenticate(
+          readCredential(request),
+          request.ip,
+        );
         if (!principal.scopes.includes(requirement.scope)) {
           throw new DomainError(
             ErrorCode.Forbidden,

@@ -12,6 +12,7 @@ import { CustomersController } from './customers.controller';
 import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
 import { EmailCipher } from './email-cipher';
+import { KeyLookupBudget } from './key-lookup-budget';
 import { TenantContext } from './tenant-context';
 import { TenantContextGuard } from './tenant-context.guard';
 import { TenantsController } from './tenants.controller';
@@ -24,6 +25,7 @@ import { TenantsService } from './tenants.service';
     AccessTokens,
     AdminAccess,
     Authenticator,
+    KeyLookupBudget,
     TenantsService,
     TenantContext,
     CustomersRepository,

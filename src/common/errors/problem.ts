@@ -27,12 +27,16 @@ export function statusOf(code: ErrorCode): { status: number; title: string } {
       return { status: 403, title: 'Forbidden' };
     case ErrorCode.NotFound:
       return { status: 404, title: 'Not Found' };
+    case ErrorCode.RequestTimeout:
+      return { status: 408, title: 'Request Timeout' };
     case ErrorCode.Conflict:
       return { status: 409, title: 'Conflict' };
     case ErrorCode.PayloadTooLarge:
       return { status: 413, title: 'Payload Too Large' };
     case ErrorCode.UnsupportedMediaType:
       return { status: 415, title: 'Unsupported Media Type' };
+    case ErrorCode.HeadersTooLarge:
+      return { status: 431, title: 'Request Header Fields Too Large' };
     case ErrorCode.RateLimited:
       return { status: 429, title: 'Too Many Requests' };
     case ErrorCode.Unavailable:
@@ -48,9 +52,11 @@ export function codeOfStatus(status: number): ErrorCode | undefined {
     403: ErrorCode.Forbidden,
     404: ErrorCode.NotFound,
     405: ErrorCode.NotFound,
+    408: ErrorCode.RequestTimeout,
     409: ErrorCode.Conflict,
     413: ErrorCode.PayloadTooLarge,
     415: ErrorCode.UnsupportedMediaType,
+    431: ErrorCode.HeadersTooLarge,
     429: ErrorCode.RateLimited,
     503: ErrorCode.Unavailable,
   };
