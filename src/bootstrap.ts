@@ -31,10 +31,13 @@ export async function createApp(
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
     // A request, headers and body, must arrive whole in time, or it is answered 408 and its
-    // connection closed; Node looks for late ones every connectionsCheckingInterval (30 s
-    // by default), so a tenth of the timeout, at most a second, keeps the answer near it.
+    // connection closed. Node's server must get the timeout when it is created: set
+    // afterwards, as Fastify sets its own `requestTimeout`, Node 24 bounds the headers
+    // but not the body. Node looks for late requests every connectionsCheckingInterval
+    // (30 s by default): a tenth of the timeout, at most a second, answers near it.
     requestTimeout: config.http.requestTimeoutMs,
     http: {
+      requestTimeout: config.http.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, Math.ceil(config.http.requestTimeoutMs / 10)),
     },
     clientErrorHandler: answerClientError,
