@@ -38,7 +38,8 @@ export class KeyLookupBudget {
     const budget = config.unknownKeyBudget;
     this.limit = budget?.limit ?? Infinity;
     this.spent = budget
-      ? new LRUCache({ max: MAX_ADDRESSES, ttl: budget.periodMs, perf: clock })
+      ? // Read the clock on every use (ttlResolution 0): misses are rare enough.
+        new LRUCache({ max: MAX_ADDRESSES, ttl: budget.periodMs, ttlResolution: 0, perf: clock })
       : null;
   }
 
