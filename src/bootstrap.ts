@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
-import { answerClientError } from './common/errors/client-error';
+import { answerClientError, answerFrameworkError } from './common/errors/unrouted-errors';
 import { parseJsonBodies } from './common/http/json-body';
-import { addSecurityHeaders } from './common/http/security-headers';
+import { addSecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
 import { Metrics, observeHttpDuration } from './metrics/metrics';
@@ -28,6 +28,7 @@ export async function createApp(
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, options.logDestination);
+  const headers = securityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
     // A request, headers and body, must arrive whole in time, or it is answered 408 and its
@@ -41,6 +42,7 @@ export async function createApp(
       connectionsCheckingInterval: Math.min(1000, Math.ceil(config.http.requestTimeoutMs / 10)),
     },
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError(headers),
     trustProxy: config.http.trustedProxies?.map((n) => `${n.address}/${n.prefix}`) ?? false,
     // Honour a sane caller-supplied X-Request-Id, otherwise make one.
     genReqId: (req: IncomingMessage) => {
@@ -70,7 +72,7 @@ export async function createApp(
     void reply.header('X-Request-Id', request.id);
   });
   parseJsonBodies(adapter.getInstance());
-  addSecurityHeaders(adapter.getInstance());
+  addSecurityHeaders(adapter.getInstance(), headers);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
     // The body parsers are parseJsonBodies' (above).

@@ -255,6 +255,15 @@ describe('bad input is refused with problem+json and changes nothing', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('answers URLs the router cannot take as problems too', async () => {
+    const headers = { 'x-api-key': key };
+    expectProblem(await request(app, 'GET', '/v1/customers/a%', { headers }), 400);
+    expectProblem(await request(app, 'GET', '/v1/customers/%zz', { headers }), 400);
+    const long = await request(app, 'GET', `/v1/customers/${'x'.repeat(200)}`, { headers });
+    expectProblem(long, 414);
+    expect(long.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('refuses bad window queries', async () => {
     const headers = { 'x-api-key': key };
     expectProblem(await request(app, 'GET', '/v1/windows?limit=0', { headers }), 400);

@@ -7,6 +7,7 @@ export enum ErrorCode {
   RequestTimeout = 'request_timeout',
   Conflict = 'conflict',
   PayloadTooLarge = 'payload_too_large',
+  UriTooLong = 'uri_too_long',
   UnsupportedMediaType = 'unsupported_media_type',
   HeadersTooLarge = 'headers_too_large',
   RateLimited = 'rate_limited',

@@ -36,6 +36,22 @@ describe('validateBody and validateQuery', () => {
     expect(query({})).toEqual({ limit: 10 });
   });
 
+  it('checks a query as coerced: a number no JSON could hold is refused', () => {
+    const bounded = validateQuery<{ limit: number }>({
+      type: 'object',
+      properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    });
+    for (const limit of ['Infinity', '-Infinity', '1e400']) {
+      expect(refusal(() => bounded({ limit })).extras.errors).toEqual([
+        { path: '/limit', message: 'must be integer' },
+      ]);
+    }
+    expect(refusal(() => bounded({ limit: '5000' })).extras.errors).toEqual([
+      { path: '/limit', message: 'must be <= 1000' },
+    ]);
+    expect(bounded({ limit: '1e2' })).toEqual({ limit: 100 });
+  });
+
   it('refuses a string Postgres cannot store, with a 400 naming the field', () => {
     const error = refusal(() => body({ name: 'a\u0000b', tags: ['ok', 'x\ud800'] }));
     expect(error.code).toBe(ErrorCode.ValidationFailed);

@@ -14,16 +14,7 @@ addFormats(queryAjv);
  * problem. Every string in the value must also be one Postgres can store.
  */
 export function validateBody<T>(schema: object): (value: unknown) => T {
-  return compile<T>(ajv, schema);
-}
-
-/** Like validateBody, but coerces query-string values and fills defaults. */
-export function validateQuery<T>(schema: object): (value: unknown) => T {
-  return compile<T>(queryAjv, schema);
-}
-
-function compile<T>(instance: Ajv, schema: object): (value: unknown) => T {
-  const validate = instance.compile<T>(schema);
+  const validate = ajv.compile<T>(schema);
   return (value: unknown) => {
     const copy: unknown = value && typeof value === 'object' ? { ...value } : value;
     const valid = validate(copy);
@@ -35,6 +26,22 @@ function compile<T>(instance: Ajv, schema: object): (value: unknown) => T {
         ...(valid ? [] : (validate.errors ?? []).map((e) => toFieldError(e))),
       ]),
     });
+  };
+}
+
+/**
+ * Like validateBody, after coercing query-string values and filling defaults. The
+ * coerced value is then validated as it now is: ajv's coercion turns "Infinity" into a
+ * number and skips the range checks of the value it made, so a coercing validator alone
+ * lets `limit=Infinity` through to a query.
+ */
+export function validateQuery<T>(schema: object): (value: unknown) => T {
+  const coerce = queryAjv.compile(schema);
+  const validate = validateBody<T>(schema);
+  return (value: unknown) => {
+    const copy: unknown = value && typeof value === 'object' ? { ...value } : value;
+    coerce(copy);
+    return validate(copy);
   };
 }
 
