@@ -153,7 +153,8 @@ function queryString(valid: Record<string, string>, extra?: string): string {
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
-const CONTROL_AND_UNSTORABLE = ['\u0000', '\ud800', '\udfff', '\u0001', '\u001f', '\u007f', '\n'];
+/** No surrogate among them: one next to the lone surrogate below could make it a pair. */
+const CONTROLS = ['\u0000', '\u0001', '\u001f', '\u007f', '\n'];
 
 /** A string Postgres cannot store: a NUL or an unpaired surrogate, among other controls. */
 function unstorableString(): Arbitrary<string> {
@@ -161,7 +162,7 @@ function unstorableString(): Arbitrary<string> {
     .tuple(
       fc.string({ maxLength: 8 }),
       fc.constantFrom('\u0000', '\ud800', '\udc00'),
-      fc.array(fc.constantFrom(...CONTROL_AND_UNSTORABLE), { maxLength: 3 }),
+      fc.array(fc.constantFrom(...CONTROLS), { maxLength: 3 }),
       fc.string({ maxLength: 8 }),
     )
     .map(([a, bad, controls, b]) => `${a}${bad}${controls.join('')}${b}`);
