@@ -168,8 +168,12 @@ function unstorableString(): Arbitrary<string> {
     .map(([a, bad, controls, b]) => `${a}${bad}${controls.join('')}${b}`);
 }
 
-/** Dates a caller could send that no rule accepts (leap seconds and year 0000 excluded, see the test). */
+/** Dates a caller could send that no rule accepts (docs/reliability/poison-and-stall.md). */
 const BAD_DATES = [
+  '2026-11-30T23:59:60Z',
+  '0000-01-01T00:00:00Z',
+  '0001-01-01T00:00:00+00:01',
+  '9999-12-31T23:59:59-00:01',
   '2026-13-01T00:00:00Z',
   '2026-02-30T00:00:00Z',
   '2026-01-01T24:00:01Z',
