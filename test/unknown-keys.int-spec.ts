@@ -114,3 +114,41 @@ describe('a flood of unknown API keys', () => {
     expect((await read(randomKey(), '2001:db8:0:8::1')).statusCode).toBe(401);
   });
 });
+
+describe('the unknown-key budget behind a trusted proxy', () => {
+  let stack: TestStack;
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    stack = await TestStack.create({ UNKNOWN_KEY_LIMIT: '2', TRUST_PROXY: '10.1.0.0/16' });
+    app = await stack.start();
+  });
+
+  afterAll(() => stack.dispose());
+
+  const randomKey = () =>
+    `tly_${randomBytes(4).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+
+  async function statuses(from: string, forwardedFor: string, count: number): Promise<number[]> {
+    const answers: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const reply = await app.inject({
+        method: 'GET',
+        url: '/v1/customers',
+        headers: { 'x-api-key': randomKey(), 'x-forwarded-for': forwardedFor },
+        remoteAddress: from,
+      });
+      answers.push(reply.statusCode);
+    }
+    return answers;
+  }
+
+  it('counts the client X-Forwarded-For names, when the proxy is trusted, and only then', async () => {
+    // Two clients behind the proxy: a budget each.
+    expect(await statuses('10.1.0.5', '203.0.113.1', 3)).toEqual([401, 401, 429]);
+    expect(await statuses('10.1.0.5', '203.0.113.2', 2)).toEqual([401, 401]);
+    // A peer outside TRUST_PROXY cannot pick its address by the header.
+    expect(await statuses('198.51.100.7', '203.0.113.3', 3)).toEqual([401, 401, 429]);
+    expect(await statuses('198.51.100.7', '203.0.113.4', 1)).toEqual([429]);
+  });
+});
