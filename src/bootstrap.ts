@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { answerClientError, answerFrameworkError } from './common/errors/unrouted-errors';
+import { parseJsonBodies } from './common/http/json-body';
+import { addSecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
 import { Metrics, observeHttpDuration } from './metrics/metrics';
@@ -25,8 +28,22 @@ export async function createApp(
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, options.logDestination);
+  const headers = securityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
+    // A request, headers and body, must arrive whole in time, or it is answered 408 and its
+    // connection closed. Node's server must get the timeout when it is created: set
+    // afterwards, as Fastify sets its own `requestTimeout`, Node 24 bounds the headers
+    // but not the body. Node looks for late requests every connectionsCheckingInterval
+    // (30 s by default): a tenth of the timeout, at most a second, answers near it.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.http.requestTimeoutMs / 10)),
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError(headers),
+    trustProxy: config.http.trustedProxies?.map((n) => `${n.address}/${n.prefix}`) ?? false,
     // Honour a sane caller-supplied X-Request-Id, otherwise make one.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
@@ -54,8 +71,12 @@ export async function createApp(
   adapter.getInstance().addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  parseJsonBodies(adapter.getInstance());
+  addSecurityHeaders(adapter.getInstance(), headers);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
+    // The body parsers are parseJsonBodies' (above).
+    bodyParser: false,
   });
   observeHttp(app);
   if (config.log.requests) logRequests(app);

@@ -38,7 +38,7 @@ export class WindowsService {
         errors: [{ path: '/from', message: 'must be before to' }],
       });
     }
-    const after = params.cursor ? decodeCursor(params.cursor, ['number', 'string']) : undefined;
+    const after = params.cursor ? decodeCursor(params.cursor, ['timestamp', 'string']) : undefined;
     const rows = await this.windows.list(scope, {
       customerId: params.customerId,
       fromMs,

@@ -187,7 +187,7 @@ export class AnalyticsService {
         errors: [{ path: '/from', message: 'must be before to' }],
       });
     }
-    const after = params.cursor ? decodeCursor(params.cursor, ['number', 'string']) : null;
+    const after = params.cursor ? decodeCursor(params.cursor, ['timestamp', 'string']) : null;
     const rows = await this.repository.events(scope, {
       customerId: params.customerId,
       fromMs,

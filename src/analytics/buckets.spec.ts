@@ -6,6 +6,23 @@ const at = Date.parse;
 const limits = { windowMs: 30_000, maxBuckets: 100 };
 
 describe('bucket bounds', () => {
+  it('refuses a range whose whole buckets would reach beyond years 0001-9999 (400, not a 500)', () => {
+    const utc = zoneOf('UTC');
+    const refusal = (from: string, to: string, zone = utc) => {
+      try {
+        bucketBounds(at(from), at(to), 'hour', zone, limits);
+      } catch (error) {
+        return (error as DomainError).extras.errors?.[0]?.path;
+      }
+      return 'accepted';
+    };
+    expect(refusal('9999-12-31T22:00:00Z', '9999-12-31T23:59:59.999Z')).toBe('/to');
+    expect(refusal('0001-01-01T00:00:00Z', '0001-01-01T03:00:00Z', zoneOf('Asia/Kolkata'))).toBe(
+      '/from',
+    );
+    expect(refusal('9999-12-31T22:00:00Z', '9999-12-31T23:00:00Z')).toBe('accepted');
+  });
+
   it('rounds the range out to whole local days, 25 hours on the day DST ends in Berlin', () => {
     const berlin = zoneOf('Europe/Berlin');
     const bounds = bucketBounds(

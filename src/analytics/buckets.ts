@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { DateTime, IANAZone } from 'luxon';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 
 export type Granularity = 'minute' | 'hour' | 'day' | 'month';
 
@@ -82,6 +83,16 @@ export function bucketBounds(
   const last = bucketStartOf(toMs - 1, granularity, zone);
   const bounds = boundsThrough(first, last, granularity, zone);
   if (bounds.length - 1 > maxBuckets) throw tooMany(granularity, maxBuckets);
+  // Whole buckets round the range out: near either end of the instants the service takes,
+  // the first or last bucket would reach a year Postgres is never given (exact-instant.ts).
+  if (bounds[0] < MIN_INSTANT_MS || bounds.at(-1)! > MAX_INSTANT_MS) {
+    const path = bounds[0] < MIN_INSTANT_MS ? '/from' : '/to';
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      `Whole ${granularity} buckets around this range would reach beyond years 0001-9999.`,
+      { errors: [{ path, message: `rounds out to a ${granularity} beyond years 0001-9999` }] },
+    );
+  }
   if (bounds.some((ms) => ms % windowMs !== 0)) {
     throw new DomainError(
       ErrorCode.ValidationFailed,

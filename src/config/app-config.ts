@@ -15,6 +15,12 @@ export interface AppConfig {
   };
   /** Serve the OpenAPI document and Swagger UI at /docs-json and /docs. */
   docsEnabled: boolean;
+  http: {
+    /** A request must arrive whole (headers and body) within this, or it is answered 408. */
+    requestTimeoutMs: number;
+    /** Proxies whose X-Forwarded-For names the client; null: the TCP peer is the client. */
+    trustedProxies: Network[] | null;
+  };
   instanceId: string;
   databaseUrl: string;
   databasePoolSize: number;
@@ -42,6 +48,11 @@ export interface AppConfig {
    * still be trusted; beyond it, 503. Revocations and deactivations wait for Postgres meanwhile.
    */
   apiKeyStaleMs: number;
+  /**
+   * Lookups of keys that turn out not to exist, per client address and period, before
+   * that address's lookups are refused without asking Postgres. null when the limit is 0 (off).
+   */
+  unknownKeyBudget: { limit: number; periodMs: number } | null;
   jwt: {
     secret: string;
     ttlSeconds: number;

@@ -94,6 +94,10 @@ export const envSchema = {
       default: 262144,
     },
     LIVE_TICKET_TTL_SECONDS: { type: 'integer', minimum: 5, maximum: 600, default: 60 },
+    UNKNOWN_KEY_LIMIT: { type: 'integer', minimum: 0, maximum: 1000000, default: 30 },
+    UNKNOWN_KEY_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
+    HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+    TRUST_PROXY: { type: 'string', minLength: 1 },
   },
 } as const;
 

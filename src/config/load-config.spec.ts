@@ -16,6 +16,17 @@ describe('loadConfig', () => {
     expect(config.encryption.currentId).toBe('k1');
     expect(config.encryption.keys.get('k1')).toEqual(Buffer.alloc(32, 1));
     expect(config.adminAllowedNetworks).toBeNull();
+    expect(config.http).toEqual({ requestTimeoutMs: 10_000, trustedProxies: null });
+    expect(config.unknownKeyBudget).toEqual({ limit: 30, periodMs: 60_000 });
+  });
+
+  it('reads the proxies to trust and turns the unknown-key budget off at 0', () => {
+    const config = loadConfig({ ...valid, TRUST_PROXY: '10.0.0.0/8,::1', UNKNOWN_KEY_LIMIT: '0' });
+    expect(config.http.trustedProxies).toEqual([
+      { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { address: '::1', prefix: 128, family: 'ipv6' },
+    ]);
+    expect(config.unknownKeyBudget).toBeNull();
   });
 
   it('reads the live stream settings, in milliseconds where they are times', () => {
@@ -101,6 +112,11 @@ describe('loadConfig', () => {
     [
       { ADMIN_ALLOWED_IPS: '10.0.0.0/8/1' },
       "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry '10.0.0.0/8/1'",
+    ],
+    [{ TRUST_PROXY: 'nginx' }, "Invalid configuration: TRUST_PROXY has a bad entry 'nginx'"],
+    [
+      { HTTP_REQUEST_TIMEOUT_MS: '50' },
+      'Invalid configuration: HTTP_REQUEST_TIMEOUT_MS must be >= 100',
     ],
     [
       { MAX_LATENESS_SECONDS: '1', WINDOW_GRACE_SECONDS: '5' },

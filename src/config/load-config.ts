@@ -89,6 +89,11 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       requests: (e.LOG_REQUESTS as boolean | undefined) ?? defaults.logRequests,
     },
     docsEnabled: (e.DOCS_ENABLED as boolean | undefined) ?? defaults.docs,
+    http: {
+      requestTimeoutMs: num('HTTP_REQUEST_TIMEOUT_MS'),
+      trustedProxies:
+        e.TRUST_PROXY === undefined ? null : parseNetworks('TRUST_PROXY', str('TRUST_PROXY')),
+    },
     instanceId: (e.INSTANCE_ID as string | undefined) ?? defaultInstanceId(),
     databaseUrl: str('DATABASE_URL'),
     databasePoolSize: num('DATABASE_POOL_SIZE'),
@@ -105,6 +110,10 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     apiKeySecret: str('API_KEY_SECRET'),
     apiKeyCacheMs: num('API_KEY_CACHE_SECONDS') * 1000,
     apiKeyStaleMs: num('API_KEY_STALE_SECONDS') * 1000,
+    unknownKeyBudget:
+      num('UNKNOWN_KEY_LIMIT') === 0
+        ? null
+        : { limit: num('UNKNOWN_KEY_LIMIT'), periodMs: num('UNKNOWN_KEY_PERIOD_SECONDS') * 1000 },
     jwt: { secret: str('JWT_SECRET'), ttlSeconds: num('JWT_TTL_SECONDS') },
     encryption: parseEncryptionKeys(
       str('ENCRYPTION_KEY'),

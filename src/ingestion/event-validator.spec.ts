@@ -109,7 +109,7 @@ describe('EventValidator', () => {
         { ...base, metadata: { ['k\u0000']: 1 } },
         { ...base, metadata: { model: 'x\ud800' } },
       ]),
-    ).toEqual(['/0/metadata', '/1/metadata', '/2/metadata']);
+    ).toEqual(['/0/metadata/note', '/1/metadata/k\u0000', '/2/metadata/model']);
     expect(
       paths([
         { ...base, customerId: 'c\udc00' },

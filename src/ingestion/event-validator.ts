@@ -4,16 +4,10 @@ import { addFormats } from '../common/validation/ajv-formats';
 import { instantOf } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-error';
+import { UNSTORABLE_MESSAGE, unstorablePaths } from '../common/validation/storable-text';
 import { firstPerPath, toFieldError } from '../common/validation/validate-body';
 import { meteringEventSchema } from './event.schema';
 import { MeteringEvent } from './metering-event';
-
-/**
- * Postgres refuses \u0000 and unpaired surrogates in JSON and text (JSON.stringify writes
- * both as escapes, and only those). Accepted, such an event would fail its whole
- * persistence batch on every retry; an even run of backslashes before it is escaped text.
- */
-const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 interface RawEvent {
   eventId: string;
@@ -116,18 +110,11 @@ export class EventValidator {
       errors.push({ path: `${base}/metadata`, message: `exceeds ${metadataLimitBytes} bytes` });
       return undefined;
     }
-    if (UNSTORABLE_ESCAPE.test(serialised)) {
-      errors.push({
-        path: `${base}/metadata`,
-        message: 'holds a NUL character or an unpaired surrogate, which cannot be stored',
-      });
+    // Accepted, such an event would fail its whole persistence batch on every retry.
+    const unstorable = unstorablePaths(raw, base);
+    if (unstorable.length > 0) {
+      errors.push(...unstorable.map((path) => ({ path, message: UNSTORABLE_MESSAGE })));
       return undefined;
-    }
-    for (const field of ['customerId', 'apiEndpoint'] as const) {
-      if (!raw[field].isWellFormed()) {
-        errors.push({ path: `${base}/${field}`, message: 'holds an unpaired surrogate' });
-        return undefined;
-      }
     }
     return {
       eventId: raw.eventId,

@@ -21,6 +21,9 @@ const QUOTA_DECISION_OUTCOMES: QuotaDecisionOutcome[] = [
   'failure_closed',
 ];
 
+export type KeyLookupOutcome = 'found' | 'unknown' | 'refused';
+const KEY_LOOKUP_OUTCOMES: KeyLookupOutcome[] = ['found', 'unknown', 'refused'];
+
 /** What a replayed spooled event became (the ingest script's outcomes). */
 export const SPOOL_REPLAY_OUTCOMES = ['counted', 'late', 'beyond', 'duplicate'] as const;
 export type SpoolReplayOutcome = (typeof SPOOL_REPLAY_OUTCOMES)[number];
@@ -264,6 +267,15 @@ export class Metrics {
     });
   })();
 
+  readonly keyLookups = new Counter({
+    name: 'tally_api_key_lookups_total',
+    help:
+      'API keys looked up in Postgres on a cache miss, by outcome: found, unknown (no such ' +
+      "key), refused (the client address's budget of unknown keys was spent; Postgres not asked)",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly dbPoolClients = this.poolGauge(
     'tally_db_pool_clients',
     'Postgres connections open, by pool (busy plus idle)',
@@ -301,6 +313,7 @@ export class Metrics {
   /** Reports the live streams' unsent bytes, read at scrape time. */
   watchLiveBuffers(read: () => number): void {
     this.liveBuffered = read;
+    for (const outcome of KEY_LOOKUP_OUTCOMES) this.keyLookups.inc({ outcome }, 0);
   }
 
   /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */

@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+} from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -44,6 +54,8 @@ export class ApiKeysController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
+  // The answer holds a secret: no cache, shared or private, may keep it.
+  @Header('Cache-Control', 'no-store')
   @ApiBody({ schema: openApi(createApiKeySchema) })
   @ApiCreatedResponse({ schema: openApi(createdApiKeySchema) })
   @ProblemResponses(400, 401, 403, 429)

@@ -16,6 +16,7 @@ import {
   SET_KEY_RATE_LIMITS_SQL,
   type KeyStateRow,
 } from './api-keys.sql';
+import { KeyLookupBudget } from './key-lookup-budget';
 import type { KeyRateLimits, Principal } from './principal';
 import type { Scope } from './scope';
 import { isUuid } from '../common/uuid';
@@ -53,6 +54,7 @@ export class ApiKeysService implements BeforeApplicationShutdown {
   constructor(
     private readonly tenantDb: TenantDatabase,
     private readonly systemDb: SystemDatabase,
+    private readonly lookupBudget: KeyLookupBudget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
@@ -136,14 +138,19 @@ export class ApiKeysService implements BeforeApplicationShutdown {
     return key;
   }
 
-  /** Looked up by hash before the tenant is known: the one key read that spans tenants. */
-  byKey(key: string): Promise<KeyState | null> {
+  /**
+   * Looked up by hash before the tenant is known: the one key read that spans tenants.
+   * A miss goes to Postgres only within the client address's budget (KeyLookupBudget).
+   */
+  byKey(key: string, client: string): Promise<KeyState | null> {
     if (!isWellFormedKey(key)) return Promise.resolve(null);
     const keyHash = hashKey(key, this.config.apiKeySecret);
-    return this.states.get(`hash:${keyHash}`, async () =>
-      toState(
-        await this.systemDb.runAcrossTenants((m) =>
-          m.query<KeyStateRow[]>(KEY_BY_HASH_SQL, [keyHash]),
+    return this.states.get(`hash:${keyHash}`, () =>
+      this.lookupBudget.lookup(client, keyHash, async () =>
+        toState(
+          await this.systemDb.runAcrossTenants((m) =>
+            m.query<KeyStateRow[]>(KEY_BY_HASH_SQL, [keyHash]),
+          ),
         ),
       ),
     );

@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Post } from '@nestjs/common';
+import { Controller, Header, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
@@ -20,6 +20,8 @@ export class AuthTokenController {
   /** The token carries the key's tenant and scopes, lives JWT_TTL_SECONDS, and dies with the key. */
   @Post('token')
   @HttpCode(200)
+  // The answer holds a secret: no cache, shared or private, may keep it.
+  @Header('Cache-Control', 'no-store')
   @RequireApiKey()
   @ApiOkResponse({ schema: openApi(accessTokenSchema) })
   @ProblemResponses(401, 403, 429)

@@ -44,12 +44,12 @@ export class AuthGuard implements CanActivate {
         if (credential.kind !== 'apiKey') {
           throw new DomainError(ErrorCode.Unauthenticated, 'This route takes an X-API-Key.');
         }
-        this.enter(await this.authenticator.authenticate(credential));
+        this.enter(await this.authenticator.authenticate(credential, request.ip));
         return true;
       }
       case 'key': {
         const credential = readCredential(request, requirement.ticket === true);
-        const principal = await this.authenticator.authenticate(credential);
+        const principal = await this.authenticator.authenticate(credential, request.ip);
         if (!principal.scopes.includes(requirement.scope)) {
           throw new DomainError(
             ErrorCode.Forbidden,

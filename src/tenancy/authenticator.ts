@@ -20,10 +20,11 @@ export class Authenticator {
     private readonly tickets: StreamTickets,
   ) {}
 
-  async authenticate(credential: Credential): Promise<Principal> {
+  /** `client`: the caller's address, which unknown keys are counted against. */
+  async authenticate(credential: Credential, client: string): Promise<Principal> {
     switch (credential.kind) {
       case 'apiKey': {
-        const state = await this.keys.byKey(credential.key);
+        const state = await this.keys.byKey(credential.key, client);
         if (!state) throw new DomainError(ErrorCode.Unauthenticated, 'The API key is unknown.');
         return live(state, 'The API key has been revoked.').principal;
       }

@@ -13,6 +13,7 @@ import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
 import { EmailCipher } from './email-cipher';
 import { StreamTickets } from './stream-tickets';
+import { KeyLookupBudget } from './key-lookup-budget';
 import { TenantContext } from './tenant-context';
 import { TenantContextGuard } from './tenant-context.guard';
 import { TenantsController } from './tenants.controller';
@@ -26,6 +27,7 @@ import { TenantsService } from './tenants.service';
     AdminAccess,
     Authenticator,
     StreamTickets,
+    KeyLookupBudget,
     TenantsService,
     TenantContext,
     CustomersRepository,

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -35,6 +35,8 @@ export class TenantsController {
   @Post()
   @HttpCode(201)
   @AdminOnly()
+  // The answer holds a secret: no cache, shared or private, may keep it.
+  @Header('Cache-Control', 'no-store')
   @ApiBody({ schema: openApi(createTenantSchema) })
   @ApiCreatedResponse({
     schema: openApi(createdTenantSchema),

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { decodeCursor, encodeCursor, invalidCursor } from '../common/pagination/cursor';
+import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
 import { isUuid } from '../common/uuid';
 import { SystemDatabase } from '../infra/database/system-database';
 import { TenantDatabase } from '../infra/database/tenant-database';
@@ -49,8 +49,7 @@ export class TenantsService {
 
   /** Oldest first; the cursor is the last tenant's id, compared on (created_at, id) in SQL. */
   async list(limit: number, cursor?: string): Promise<TenantPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, ['string'])[0];
-    if (after !== undefined && !isUuid(after)) throw invalidCursor();
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, ['uuid'])[0];
     const rows = await this.systemDb.runAcrossTenants((m) => {
       const query = m.getRepository(Tenant).createQueryBuilder('t');
       if (after !== undefined) {

@@ -39,8 +39,10 @@ export function buildService(): void {
   writeFileSync(join(marker, 'done'), '');
 }
 
+/** What `npm run build` runs, without npm in between. */
 function compile(): void {
   execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/copy-assets.mjs'], { stdio: 'inherit' });
 }
 
 /** Blocks (as the build itself would) until another worker's build of this run ends. */

@@ -4,9 +4,12 @@ export enum ErrorCode {
   Unauthenticated = 'unauthenticated',
   Forbidden = 'forbidden',
   NotFound = 'not_found',
+  RequestTimeout = 'request_timeout',
   Conflict = 'conflict',
   PayloadTooLarge = 'payload_too_large',
+  UriTooLong = 'uri_too_long',
   UnsupportedMediaType = 'unsupported_media_type',
+  HeadersTooLarge = 'headers_too_large',
   RateLimited = 'rate_limited',
   Unavailable = 'unavailable',
 }

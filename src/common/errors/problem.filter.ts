@@ -1,8 +1,15 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ErrorCode } from './domain-error';
-import { codeOfStatus, Problem, PROBLEM_CONTENT_TYPE, problemType, statusOf } from './problem';
+import { DomainError } from './domain-error';
+import {
+  codeOfStatus,
+  Problem,
+  PROBLEM_CONTENT_TYPE,
+  problemOf,
+  problemType,
+  statusOf,
+} from './problem';
 
 /**
  * The one place errors become HTTP: domain errors map through their code, framework
@@ -28,12 +35,12 @@ export class ProblemFilter implements ExceptionFilter {
 
   private toProblem(exception: unknown): Problem {
     if (exception instanceof DomainError) {
-      return this.fromCode(exception.code, exception.detail, exception.extras.errors);
+      return problemOf(exception.code, exception.detail, exception.extras.errors);
     }
     const status = statusOfThrown(exception);
     const code = status === undefined ? undefined : codeOfStatus(status);
     if (code !== undefined) {
-      return this.fromCode(code, detailOf(exception, statusOf(code).title));
+      return problemOf(code, detailOf(exception, statusOf(code).title));
     }
     const errorId = randomUUID();
     this.logger.error(
@@ -48,11 +55,6 @@ export class ProblemFilter implements ExceptionFilter {
       code: 'internal',
       errorId,
     };
-  }
-
-  private fromCode(code: ErrorCode, detail: string, errors?: Problem['errors']): Problem {
-    const { status, title } = statusOf(code);
-    return { type: problemType(code), title, status, detail, code, ...(errors ? { errors } : {}) };
   }
 }
 

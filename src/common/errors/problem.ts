@@ -27,12 +27,18 @@ export function statusOf(code: ErrorCode): { status: number; title: string } {
       return { status: 403, title: 'Forbidden' };
     case ErrorCode.NotFound:
       return { status: 404, title: 'Not Found' };
+    case ErrorCode.RequestTimeout:
+      return { status: 408, title: 'Request Timeout' };
     case ErrorCode.Conflict:
       return { status: 409, title: 'Conflict' };
     case ErrorCode.PayloadTooLarge:
       return { status: 413, title: 'Payload Too Large' };
+    case ErrorCode.UriTooLong:
+      return { status: 414, title: 'URI Too Long' };
     case ErrorCode.UnsupportedMediaType:
       return { status: 415, title: 'Unsupported Media Type' };
+    case ErrorCode.HeadersTooLarge:
+      return { status: 431, title: 'Request Header Fields Too Large' };
     case ErrorCode.RateLimited:
       return { status: 429, title: 'Too Many Requests' };
     case ErrorCode.Unavailable:
@@ -48,13 +54,22 @@ export function codeOfStatus(status: number): ErrorCode | undefined {
     403: ErrorCode.Forbidden,
     404: ErrorCode.NotFound,
     405: ErrorCode.NotFound,
+    408: ErrorCode.RequestTimeout,
     409: ErrorCode.Conflict,
     413: ErrorCode.PayloadTooLarge,
+    414: ErrorCode.UriTooLong,
     415: ErrorCode.UnsupportedMediaType,
+    431: ErrorCode.HeadersTooLarge,
     429: ErrorCode.RateLimited,
     503: ErrorCode.Unavailable,
   };
   return byStatus[status];
+}
+
+/** The problem for a domain code; the filter adds where and for which request. */
+export function problemOf(code: ErrorCode, detail: string, errors?: FieldError[]): Problem {
+  const { status, title } = statusOf(code);
+  return { type: problemType(code), title, status, detail, code, ...(errors ? { errors } : {}) };
 }
 
 export function problemType(code: string): string {
