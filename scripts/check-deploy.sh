@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Checks the deployment files on a machine without a container engine (CI included):
-# compose syntax, Dockerfile lint, nginx syntax, monitoring configs, and a dry run of the
+# compose syntax, Dockerfile lint, nginx syntax, monitoring configs and alert rules (promtool),
+# and a dry run of the
 # image's own steps (clean install, build, production install, start, health, drain),
 # with the image-size estimate of docs/operations.md. Exit status 1 if any check fails.
 #
 # Needs: Postgres and Redis (DATABASE_SERVER_URL, REDIS_URL), nginx, curl, psql, python3-yaml;
-# the project's node_modules (for Node 24). docker-compose is optional (skipped if absent)
-# except under CI: with --ci, or CI=true / CI=1 in the environment, a missing docker-compose
-# fails like any other check, so CI cannot quietly stop checking the compose file.
+# the project's node_modules (for Node 24). docker-compose and promtool are optional (skipped
+# if absent) except under CI: with --ci, or CI=true / CI=1 in the environment, a missing one
+# fails like any other check, so CI cannot quietly stop checking the compose file or the rules.
 #
 #   check-deploy.sh [--ci]
 set -euo pipefail
@@ -148,6 +149,16 @@ fi
 
 # --- monitoring and load ----------------------------------------------------------------
 step "Prometheus, Grafana, k6 files"
+# promtool: prometheus.yml, the alert rules it loads, and their unit tests.
+if command -v promtool >/dev/null; then
+  if scripts/check-prometheus.sh files; then
+    ok "promtool check config (with the alert rules) and test rules"
+  else
+    fail "promtool check config / test rules"
+  fi
+else
+  absent "promtool is not installed (apt-get install -y --no-install-recommends prometheus); alert rules not checked"
+fi
 if python3 -c 'import sys, yaml; [yaml.safe_load(open(f)) for f in sys.argv[1:]]' \
   deploy/prometheus/prometheus.yml deploy/grafana/provisioning/*/*.yml 2>/dev/null; then
   ok "YAML parses"
@@ -158,9 +169,10 @@ if "$node" -e '
   const d = JSON.parse(require("fs").readFileSync("deploy/grafana/dashboards/tally.json", "utf8"));
   const exprs = d.panels.flatMap((p) => p.targets.map((t) => t.expr)).join(" ");
   const missing = ["tally_events_total", "tally_stream_backlog_entries", "tally_window_flushes_total",
-    "tally_lock_wait_seconds", "tally_quota_decisions_total"].filter((m) => !exprs.includes(m));
+    "tally_lock_wait_seconds", "tally_quota_decisions_total", "tally_http_request_duration_seconds"]
+    .filter((m) => !exprs.includes(m));
   if (missing.length) { console.error("dashboard lacks " + missing); process.exit(1); }'; then
-  ok "dashboard JSON parses and charts the five metrics"
+  ok "dashboard JSON parses and charts the six metrics"
 else
   fail "dashboard"
 fi
@@ -273,7 +285,7 @@ if curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready"; then
   # error: a panel may wait for its feature, but the list should shrink, never surprise).
   metrics=$(curl -fs "http://127.0.0.1:$port/metrics" || true)
   for name in tally_events_total tally_stream_backlog_entries tally_window_flushes_total \
-    tally_lock_wait_seconds tally_quota_decisions_total; do
+    tally_lock_wait_seconds tally_quota_decisions_total tally_http_request_duration_seconds; do
     grep -q "^# TYPE $name " <<<"$metrics" && ok "/metrics exports $name" ||
       echo "   note: /metrics does not export $name yet; its dashboard panel stays empty"
   done
@@ -281,6 +293,16 @@ if curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready"; then
     ok "load/*.js scenarios run once each under the k6 stand-in"
   else
     fail "k6 scenarios"
+  fi
+  # A scrape after that short load, as Prometheus would take it: no promtool warning at all.
+  if command -v promtool >/dev/null; then
+    if scripts/check-prometheus.sh metrics "http://127.0.0.1:$port/metrics"; then
+      ok "promtool check metrics on a scrape after the k6 scenarios: no warnings"
+    else
+      fail "promtool check metrics"
+    fi
+  else
+    absent "promtool is not installed; the scrape was not checked"
   fi
   kill -TERM "$app_pid"
   if wait "$app_pid"; then ok "SIGTERM: drained and exited 0"; else fail "exit status $? after SIGTERM"; fi
