@@ -85,7 +85,7 @@ fi
 if ((${#compose[@]} == 0)); then
   absent "neither docker-compose nor the docker compose plugin is installed; compose file not checked"
 else
-  for profiles in "" "--profile seed --profile monitoring --profile load"; do
+  for profiles in "" "--profile seed --profile monitoring --profile load --profile local"; do
     # shellcheck disable=SC2086 # word splitting of $profiles is intended
     if "${compose[@]}" -f docker-compose.yml $profiles config -q; then
       ok "${compose[*]} ${profiles:-(default profile)} config -q"
