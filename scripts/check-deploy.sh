@@ -60,6 +60,7 @@ cleanup() {
         await r.quit();
       })();' || true
   fi
+  if [[ -f $work/tls/nginx.pid ]]; then kill -QUIT "$(cat "$work/tls/nginx.pid")" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,7 +86,7 @@ fi
 if ((${#compose[@]} == 0)); then
   absent "neither docker-compose nor the docker compose plugin is installed; compose file not checked"
 else
-  for profiles in "" "--profile seed --profile monitoring --profile load --profile local"; do
+  for profiles in "" "--profile seed --profile monitoring --profile load --profile local --profile tls"; do
     # shellcheck disable=SC2086 # word splitting of $profiles is intended
     if "${compose[@]}" -f docker-compose.yml $profiles config -q; then
       ok "${compose[*]} ${profiles:-(default profile)} config -q"
@@ -144,6 +145,20 @@ else
     fi
   else
     skip "nginx $version predates the upstream 'resolve' parameter; the compose file as-is is checked only by its rendering"
+  fi
+fi
+
+# --- TLS ----------------------------------------------------------------------------------
+step "deploy/nginx/tls.conf"
+if [[ -x $nginx_bin ]]; then
+  mkdir -p "$work/tls"
+  scripts/make-local-cert.sh "$work/tls/certs" >/dev/null
+  # The upstream is a placeholder here; the run against the started app is below.
+  scripts/render-local-tls.sh "$work/tls" 18443 127.0.0.1:13001
+  if "$nginx_bin" -t -q -p "$work/tls" -e "$work/tls/error.log" -c "$work/tls/nginx.conf"; then
+    ok "nginx -t on the TLS terminator's local rendering, with a certificate from make-local-cert.sh"
+  else
+    fail "nginx -t (tls.conf)"
   fi
 fi
 
@@ -293,6 +308,26 @@ if curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready"; then
     ok "load/*.js scenarios run once each under the k6 stand-in"
   else
     fail "k6 scenarios"
+  fi
+  # The TLS terminator for real, in front of this instance: HTTPS answers, with HSTS.
+  if [[ -x $nginx_bin ]]; then
+    tls_port=$("$node" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    scripts/render-local-tls.sh "$work/tls" "$tls_port" "127.0.0.1:$port"
+    tls_nginx=("$nginx_bin" -p "$work/tls" -e "$work/tls/error.log" -c "$work/tls/nginx.conf")
+    if "${tls_nginx[@]}"; then
+      headers=$(curl -fsS --cacert "$work/tls/certs/tls.crt" -D - -o /dev/null \
+        "https://localhost:$tls_port/health/live" || true)
+      if grep -q '^HTTP/[0-9.]* 200' <<<"$headers" &&
+        grep -qi '^strict-transport-security: max-age=31536000' <<<"$headers"; then
+        ok "TLS terminator: https://localhost/health/live 200 with HSTS, certificate verified"
+      else
+        echo "$headers"
+        fail "TLS terminator answer"
+      fi
+      "${tls_nginx[@]}" -s quit || true
+    else
+      fail "TLS terminator did not start"
+    fi
   fi
   # A scrape after that short load, as Prometheus would take it: no promtool warning at all.
   if command -v promtool >/dev/null; then
