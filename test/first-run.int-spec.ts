@@ -4,6 +4,11 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createRootLogger } from '../src/common/logging/root-logger';
+import type { RawEnv } from '../src/config/env.schema';
+import { loadConfig } from '../src/config/load-config';
+import { FirstRunError } from '../src/first-run/first-run-error';
+import { prepareLocalServices } from '../src/first-run/local-services';
 import { eventually, TestStack } from './support/harness';
 import { buildService, freePort, ServiceProcess } from './support/processes';
 import { reachable, withDatabase } from './support/services';
@@ -111,29 +116,69 @@ describe('first run', () => {
     ]);
   });
 
-  it('dev profile: says what to start when Redis does not answer, before starting any Postgres', async () => {
-    const [postgresPort, redisPort] = [await freePort(), await freePort()];
-    const failure = await promisify(execFile)(process.execPath, ['dist/src/main.js'], {
-      env: {
-        ...process.env,
-        ...stack.env,
+  describe('prepareLocalServices, in process', () => {
+    /** Runs the first-run step on the stack's settings with `env` over them; returns its log. */
+    async function prepare(env: RawEnv): Promise<string> {
+      const config = loadConfig({ ...stack.env, LOG_LEVEL: 'info', ...env });
+      let log = '';
+      await prepareLocalServices(
+        config,
+        createRootLogger(config, { write: (line) => (log += line) }),
+      );
+      return log;
+    }
+
+    it('dev: names Redis only when Redis is missing, and starts no Postgres meanwhile', async () => {
+      const [postgresPort, redisPort] = [await freePort(), await freePort()];
+      const run = prepare({
         APP_PROFILE: 'dev',
         DATABASE_URL: `postgres://postgres@127.0.0.1:${postgresPort}/tally`,
         REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-        DEV_POSTGRES_DIR: join(tmpdir(), `tally-unused-${postgresPort}`),
-        PORT: String(await freePort()),
-      },
-    }).then(
-      () => null,
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failure?.code).toBe(1);
-    // Postgres is not named: the dev profile would start an embedded one, once Redis answers.
-    expect(failure?.stderr.trimEnd().split('\n')).toEqual([
-      `Cannot start: nothing answers at 127.0.0.1:${redisPort} (REDIS_URL). ` +
-        "Start Redis (Debian's redis-server, or `docker compose up -d redis-local`).",
-    ]);
-    expect(await reachable('127.0.0.1', postgresPort)).toBe(false);
+      });
+      // Postgres is not named: the dev profile starts an embedded one once Redis answers.
+      await expect(run).rejects.toThrow(
+        new FirstRunError(
+          `Cannot start: nothing answers at 127.0.0.1:${redisPort} (REDIS_URL). ` +
+            "Start Redis (Debian's redis-server, or `docker compose up -d redis-local`).",
+        ),
+      );
+      await expect(run).rejects.toBeInstanceOf(FirstRunError);
+      expect(await reachable('127.0.0.1', postgresPort)).toBe(false);
+    });
+
+    it('dev: names Postgres when it is missing at an address it cannot be embedded at', async () => {
+      const postgresPort = await freePort();
+      // 127.0.0.2: loopback, but not where an embedded server is started.
+      await expect(
+        prepare({
+          APP_PROFILE: 'dev',
+          DATABASE_URL: `postgres://postgres@127.0.0.2:${postgresPort}/tally`,
+        }),
+      ).rejects.toThrow(
+        `nothing answers at 127.0.0.2:${postgresPort} (DATABASE_URL). Start Postgres`,
+      );
+    });
+
+    it('test: starts anyway when only one of them is missing (a test may start during an outage)', async () => {
+      const name = await missingDatabase();
+      const log = await prepare({
+        DATABASE_URL: withDatabase(stack.env.DATABASE_URL!, name),
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      });
+      expect(log).toContain('created the database');
+      expect(await exists(name)).toBe(true);
+      await expect(
+        prepare({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/tally` }),
+      ).resolves.toBe('');
+    });
+
+    it('leaves a refused CREATE DATABASE to the normal start, with a warning', async () => {
+      const url = new URL(withDatabase(stack.env.DATABASE_URL!, await missingDatabase()));
+      url.username = 'tally_no_such_role';
+      const log = await prepare({ DATABASE_URL: url.toString() });
+      expect(log).toContain('could not check or create the database');
+      expect(log).toContain('tally_no_such_role');
+    });
   });
 
   it('dev profile, nothing at a loopback DATABASE_URL: starts an embedded Postgres there, stops it after the drain', async () => {
