@@ -6,6 +6,7 @@ module.exports = {
   collectCoverageFrom: [
     'src/**/*.ts',
     '!src/main.ts',
+    '!src/first-run/embedded-postgres-process.ts',
     '!src/persistence/cli-data-source.ts',
     '!src/**/*.entity.ts',
     '!src/**/*.spec.ts',

@@ -10,11 +10,17 @@ set -eu
 
 case "${1:-}" in
   build) omit='' ;;
-  production) omit='--omit=dev' ;;
+  # --omit=optional too: @nestjs/swagger declares `typescript`, and @nestjs/terminus
+  # `@grpc/grpc-js` and `@grpc/proto-loader`, as optional peers. Since our devDependencies
+  # put them in the lockfile (typescript directly, gRPC through testcontainers' dockerode),
+  # npm marks them devOptional and --omit=dev alone keeps them: ~25 MB nothing loads
+  # (npm/cli#5203, #7772: npm's answer is to omit optional as well). The production tree's
+  # only true optional dependency is pg-cloudflare, which pg loads on Cloudflare Workers only.
+  production) omit='--omit=dev --omit=optional' ;;
   *) echo "usage: $0 build|production" >&2; exit 2 ;;
 esac
 
-# shellcheck disable=SC2086 # $omit is empty or one flag
+# shellcheck disable=SC2086 # $omit is empty or flags
 npm ci $omit --no-audit --no-fund
 
 if [ "$1" = production ]; then
@@ -23,9 +29,12 @@ if [ "$1" = production ]; then
   find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' \
     -o -name '*.d.cts' -o -name '*.md' -o -name '*.markdown' \) -delete
   rm -rf node_modules/typeorm/browser
-  # The devDependency `node` (a second Node binary) must never reach the runtime.
-  if [ -e node_modules/node ]; then
-    echo "install-deps: node_modules/node present after --omit=dev" >&2
-    exit 1
-  fi
+  # What must never reach the runtime: the devDependency `node` (a second Node binary) and
+  # the optional peers above.
+  for absent in node typescript @grpc/grpc-js @grpc/proto-loader; do
+    if [ -e "node_modules/$absent" ]; then
+      echo "install-deps: node_modules/$absent present in the production install" >&2
+      exit 1
+    fi
+  done
 fi

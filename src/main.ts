@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, shutdown } from './bootstrap';
+import { createRootLogger } from './common/logging/root-logger';
+import type { AppConfig } from './config/app-config';
 import { ConfigError } from './config/env-parsers';
 import { loadConfig } from './config/load-config';
 
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+  if (config.profile !== 'prod') await prepareLocalServicesOrExit(config);
   const app = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
   const logger = new Logger('Main');
@@ -37,6 +40,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The first run on a developer's machine (src/first-run): loaded only outside prod, so the
+ * production start never carries it, and never creates a database behind an operator's back.
+ */
+async function prepareLocalServicesOrExit(config: AppConfig): Promise<void> {
+  const { prepareLocalServices } = await import('./first-run/local-services.js');
+  const { FirstRunError } = await import('./first-run/first-run-error.js');
+  try {
+    await prepareLocalServices(config, createRootLogger(config));
+  } catch (error) {
+    if (!(error instanceof FirstRunError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
 }
 
 void main();

@@ -26,6 +26,11 @@ export interface AppConfig {
   databasePoolSize: number;
   /** The longest a query waits for a pool connection (a new one, or a busy pool's) before it is a 503. */
   databaseConnectTimeoutMs: number;
+  /**
+   * APP_PROFILE=dev with nothing answering at a loopback DATABASE_URL: where the embedded
+   * Postgres started in its place keeps its data (src/first-run).
+   */
+  devPostgresDir: string;
   redisUrl: string;
   /** Namespaces every Redis key and channel, so tests (and tenants of one Redis) can share it. */
   redisKeyPrefix: string;

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { EncryptionKeys, Network } from './app-config';
 
 export class ConfigError extends Error {}
@@ -12,18 +12,37 @@ export function parseNetworks(name: string, value: string): Network[] {
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0)
     .map((entry) => {
-      const [address, prefixText, extra] = entry.split('/');
-      const version = isIP(address);
-      const max = version === 6 ? 128 : 32;
-      const prefix = prefixText === undefined ? max : Number(prefixText);
-      if (version === 0 || extra !== undefined || !Number.isInteger(prefix)) {
-        throw new ConfigError(`Invalid configuration: ${name} has a bad entry '${entry}'`);
-      }
-      if (prefix < 0 || prefix > max) {
-        throw new ConfigError(`Invalid configuration: ${name} has a bad prefix in '${entry}'`);
-      }
-      return { address, prefix, family: version === 6 ? 'ipv6' : 'ipv4' };
+      const network = parseNetwork(entry);
+      if (network) return network;
+      const slash = entry.lastIndexOf('/');
+      const problem =
+        slash > 0 && isAddress(entry.slice(0, slash)) ? 'a bad prefix in' : 'a bad entry';
+      throw new ConfigError(`Invalid configuration: ${name} has ${problem} '${entry}'`);
     });
+}
+
+/**
+ * ipaddr.js, strictly: IPv4 only as four decimal parts (its lenient parser also takes
+ * `10`, `0x0a.1` or octal parts, which nobody means in an allow-list), and no IPv6 zone
+ * (`%eth0`), which the TCP peer's address never carries.
+ */
+function parseNetwork(entry: string): Network | null {
+  let address: ipaddr.IPv4 | ipaddr.IPv6;
+  let prefix: number;
+  if (ipaddr.IPv4.isValidCIDRFourPartDecimal(entry) || ipaddr.IPv6.isValidCIDR(entry)) {
+    [address, prefix] = ipaddr.parseCIDR(entry);
+  } else if (isAddress(entry)) {
+    address = ipaddr.parse(entry);
+    prefix = address.kind() === 'ipv6' ? 128 : 32;
+  } else {
+    return null;
+  }
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).zoneId !== undefined) return null;
+  return { address: address.toString(), prefix, family: address.kind() };
+}
+
+function isAddress(text: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
 }
 
 /** The current key under its id, plus `id:base64,…` previous keys kept to decrypt older rows. */

@@ -25,6 +25,7 @@ export const envSchema = {
     DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     DATABASE_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
     DATABASE_CONNECT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+    DEV_POSTGRES_DIR: { type: 'string', minLength: 1, default: '.tally/postgres' },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{0,64}$', default: '' },
     REDIS_COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 1000 },

@@ -52,7 +52,7 @@ describe('loadConfig', () => {
       ENCRYPTION_KEY: otherKey,
       ENCRYPTION_KEY_ID: 'k2',
       ENCRYPTION_PREVIOUS_KEYS: `k1:${valid.ENCRYPTION_KEY}`,
-      ADMIN_ALLOWED_IPS: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8',
+      ADMIN_ALLOWED_IPS: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8, 2001:DB8:0:0::1',
     });
     expect([...config.encryption.keys.keys()]).toEqual(['k2', 'k1']);
     expect(config.adminAllowedNetworks).toEqual([
@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
       { address: '::1', prefix: 128, family: 'ipv6' },
       { address: 'fd00::', prefix: 8, family: 'ipv6' },
+      { address: '2001:db8::1', prefix: 128, family: 'ipv6' },
     ]);
   });
 
@@ -117,6 +118,24 @@ describe('loadConfig', () => {
     [
       { HTTP_REQUEST_TIMEOUT_MS: '50' },
       'Invalid configuration: HTTP_REQUEST_TIMEOUT_MS must be >= 100',
+    ],
+    // Forms ipaddr.js's lenient parser accepts, refused: one decimal part, hex, octal, a zone.
+    [{ ADMIN_ALLOWED_IPS: '10' }, "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry '10'"],
+    [
+      { ADMIN_ALLOWED_IPS: '0x0a.0.0.1' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry '0x0a.0.0.1'",
+    ],
+    [
+      { ADMIN_ALLOWED_IPS: '010.0.0.1/8' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry '010.0.0.1/8'",
+    ],
+    [
+      { ADMIN_ALLOWED_IPS: 'fe80::1%eth0' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry 'fe80::1%eth0'",
+    ],
+    [
+      { ADMIN_ALLOWED_IPS: 'fd00::/129' },
+      "Invalid configuration: ADMIN_ALLOWED_IPS has a bad prefix in 'fd00::/129'",
     ],
     [
       { MAX_LATENESS_SECONDS: '1', WINDOW_GRACE_SECONDS: '5' },

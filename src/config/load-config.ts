@@ -98,6 +98,7 @@ function toConfig(e: Record<string, unknown>): AppConfig {
     databaseUrl: str('DATABASE_URL'),
     databasePoolSize: num('DATABASE_POOL_SIZE'),
     databaseConnectTimeoutMs: num('DATABASE_CONNECT_TIMEOUT_MS'),
+    devPostgresDir: str('DEV_POSTGRES_DIR'),
     redisUrl: str('REDIS_URL'),
     redisKeyPrefix: str('REDIS_KEY_PREFIX'),
     redisCommandTimeoutMs: num('REDIS_COMMAND_TIMEOUT_MS'),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { labelledCounter, labelledHistogram } from './labelled';
 
 /** What the pool gauges read from a `pg` Pool, at scrape time. */
 export interface PoolStats {
@@ -10,21 +11,36 @@ export interface PoolStats {
   readonly options: { readonly max?: number };
 }
 
-export type QuotaDecisionKind = 'consume' | 'api_key_requests' | 'api_key_events';
-export type QuotaDecisionOutcome = 'allowed' | 'denied' | 'failure_open' | 'failure_closed';
+// The values each label takes (labelled.ts: every combination is exported from the start).
+const EVENT_OUTCOMES = ['accepted', 'duplicate', 'rejected'] as const;
+const LATE_HORIZONS = ['within', 'beyond'] as const;
+const FLUSH_SOURCES = ['redis', 'raw'] as const;
+const LOCK_KINDS = ['closer', 'recovery'] as const;
+const LOCK_OUTCOMES = ['acquired', 'busy'] as const;
+const QUOTA_DECISION_KINDS = ['consume', 'api_key_requests', 'api_key_events'] as const;
+const QUOTA_DECISION_OUTCOMES = ['allowed', 'denied', 'failure_open', 'failure_closed'] as const;
 
-const QUOTA_DECISION_KINDS: QuotaDecisionKind[] = ['consume', 'api_key_requests', 'api_key_events'];
-const QUOTA_DECISION_OUTCOMES: QuotaDecisionOutcome[] = [
-  'allowed',
-  'denied',
-  'failure_open',
-  'failure_closed',
+export type LockKind = (typeof LOCK_KINDS)[number];
+export type QuotaDecisionKind = (typeof QUOTA_DECISION_KINDS)[number];
+export type QuotaDecisionOutcome = (typeof QUOTA_DECISION_OUTCOMES)[number];
+
+/**
+ * prom-client's default gauges of active handles, requests and resources named `_total`,
+ * which promtool flags (a `_total` suffix means a counter). Their per-type siblings
+ * (`nodejs_active_handles{type}` …) stay; `sum()` of them is the same number.
+ */
+const GAUGES_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
 ];
 
-export type KeyLookupOutcome = 'found' | 'unknown' | 'refused';
-const KEY_LOOKUP_OUTCOMES: KeyLookupOutcome[] = ['found', 'unknown', 'refused'];
+const KEY_LOOKUP_OUTCOMES = ['found', 'unknown', 'refused'] as const;
+export type KeyLookupOutcome = (typeof KEY_LOOKUP_OUTCOMES)[number];
 
 /** What a replayed spooled event became (the ingest script's outcomes). */
+const LIVE_EVENT_TYPES = ['usage.updated', 'window.closed'] as const;
+const LIVE_DROP_REASONS = ['slow', 'revoked'] as const;
 export const SPOOL_REPLAY_OUTCOMES = ['counted', 'late', 'beyond', 'duplicate'] as const;
 export type SpoolReplayOutcome = (typeof SPOOL_REPLAY_OUTCOMES)[number];
 
@@ -32,6 +48,9 @@ export type SpoolReplayOutcome = (typeof SPOOL_REPLAY_OUTCOMES)[number];
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
+
+/** Up to 30 s: the closer's lock hold is alerted on at LOCK_TTL_MS (10 s by default). */
+const LOCK_BUCKETS = [...LATENCY_BUCKETS, 5, 10, 20, 30];
 
 /** HTTP latency by route; also kept by the benchmark's bare baseline, read the same way. */
 export function httpDurationHistogram(registry: Registry) {
@@ -69,20 +88,18 @@ export class Metrics {
 
   readonly httpDuration = httpDurationHistogram(this.registry);
 
-  readonly events = new Counter({
+  readonly events = labelledCounter(this.registry, {
     name: 'tally_events_total',
     help: 'Metering events by outcome: accepted, duplicate, rejected (validation)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
+    labels: { outcome: EVENT_OUTCOMES },
   });
 
-  readonly lateEvents = new Counter({
+  readonly lateEvents = labelledCounter(this.registry, {
     name: 'tally_late_events_total',
     help:
       'Accepted events that arrived after their window closed (end + grace): within max ' +
       'lateness (counted in Redis, window flushed again) or beyond (recomputed from Postgres)',
-    labelNames: ['horizon'] as const,
-    registers: [this.registry],
+    labels: { horizon: LATE_HORIZONS },
   });
 
   readonly batchSize = new Histogram({
@@ -123,11 +140,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly flushes = new Counter({
+  readonly flushes = labelledCounter(this.registry, {
     name: 'tally_window_flushes_total',
     help: 'Window rows written, by source: redis (hash flush) or raw (recompute)',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
+    labels: { source: FLUSH_SOURCES },
   });
 
   readonly flushDuration = new Histogram({
@@ -163,36 +179,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly lockAttempts = new Counter({
+  readonly lockAttempts = labelledCounter(this.registry, {
     name: 'tally_lock_attempts_total',
     help: 'Redlock attempts by lock kind and outcome: acquired, busy (held elsewhere)',
-    labelNames: ['kind', 'outcome'] as const,
-    registers: [this.registry],
+    labels: { kind: LOCK_KINDS, outcome: LOCK_OUTCOMES },
   });
 
-  readonly lockWait = new Histogram({
+  readonly lockWait = labelledHistogram(this.registry, {
     name: 'tally_lock_wait_seconds',
     help: 'Time to acquire (or give up on) a lock, by kind',
-    labelNames: ['kind'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
+    labels: { kind: LOCK_KINDS },
+    buckets: LOCK_BUCKETS,
   });
 
-  readonly lockHold = new Histogram({
+  readonly lockHold = labelledHistogram(this.registry, {
     name: 'tally_lock_hold_seconds',
     help: 'Time a lock was held, by kind',
-    labelNames: ['kind'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
+    labels: { kind: LOCK_KINDS },
+    buckets: LOCK_BUCKETS,
   });
 
-  readonly quotaDecisions = new Counter({
+  readonly quotaDecisions = labelledCounter(this.registry, {
     name: 'tally_quota_decisions_total',
     help:
       'Quota and API-key rate-limit decisions by kind (consume: customer quotas; api_key_*: ' +
       "a key's own budgets) and outcome (allowed, denied, failure_open/failure_closed: Redis unreachable)",
-    labelNames: ['kind', 'outcome'] as const,
-    registers: [this.registry],
+    labels: { kind: QUOTA_DECISION_KINDS, outcome: QUOTA_DECISION_OUTCOMES },
   });
 
   readonly spoolBytes = new Gauge({
@@ -209,13 +221,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly replayedEvents = new Counter({
+  readonly replayedEvents = labelledCounter(this.registry, {
     name: 'tally_spool_replayed_events_total',
     help:
       'Spooled events replayed through the ingest script, by outcome: counted, duplicate, ' +
       'late (counted, window flushed again), beyond (past max lateness: stored raw, recomputed)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
+    labels: { outcome: SPOOL_REPLAY_OUTCOMES },
   });
 
   readonly replayFailures = new Counter({
@@ -237,20 +248,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly liveEventsSent = new Counter({
+  readonly liveEventsSent = labelledCounter(this.registry, {
     name: 'tally_live_events_sent_total',
     help: 'Events written to live streams, by type (one per stream that received it)',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
+    labels: { type: LIVE_EVENT_TYPES },
   });
 
-  readonly liveStreamsDropped = new Counter({
+  readonly liveStreamsDropped = labelledCounter(this.registry, {
     name: 'tally_live_streams_dropped_total',
     help:
       'Live streams closed by the server, by reason: slow (more than LIVE_CLIENT_BUFFER_BYTES ' +
       'waiting to be sent), revoked (key revoked or tenant deactivated)',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
+    labels: { reason: LIVE_DROP_REASONS },
   });
 
   readonly liveBufferedBytes = (() => {
@@ -267,13 +276,12 @@ export class Metrics {
     });
   })();
 
-  readonly keyLookups = new Counter({
+  readonly keyLookups = labelledCounter(this.registry, {
     name: 'tally_api_key_lookups_total',
     help:
       'API keys looked up in Postgres on a cache miss, by outcome: found, unknown (no such ' +
       "key), refused (the client address's budget of unknown keys was spent; Postgres not asked)",
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
+    labels: { outcome: KEY_LOOKUP_OUTCOMES },
   });
 
   readonly dbPoolClients = this.poolGauge(
@@ -301,19 +309,14 @@ export class Metrics {
   );
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tally_' });
-    // Every series exists from the start at 0, so a rate() has a baseline.
-    for (const kind of QUOTA_DECISION_KINDS) {
-      for (const outcome of QUOTA_DECISION_OUTCOMES) this.quotaDecisions.inc({ kind, outcome }, 0);
-    }
-    for (const outcome of SPOOL_REPLAY_OUTCOMES) this.replayedEvents.inc({ outcome }, 0);
-    for (const reason of ['slow', 'revoked']) this.liveStreamsDropped.inc({ reason }, 0);
+    // Unprefixed: process_* and nodejs_* are the names stock dashboards and alerts query.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(name);
   }
 
   /** Reports the live streams' unsent bytes, read at scrape time. */
   watchLiveBuffers(read: () => number): void {
     this.liveBuffered = read;
-    for (const outcome of KEY_LOOKUP_OUTCOMES) this.keyLookups.inc({ outcome }, 0);
   }
 
   /** Reports a Postgres pool as `name`; its gauges are read at scrape time, so queries pay nothing. */

@@ -71,7 +71,8 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  /** Waits until `/health/ready` answers 200, for at most `readyTimeoutMs`. */
+  async start(readyTimeoutMs = 30000): Promise<void> {
     this.output = '';
     this.child = spawn(process.execPath, ['dist/src/main.js'], {
       env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
@@ -82,7 +83,7 @@ export class ServiceProcess {
     await eventually(async () => {
       const reply = await fetch(`${this.url}/health/ready`);
       if (reply.status !== 200) throw new Error(`not ready: ${reply.status}`);
-    }, 30000);
+    }, readyTimeoutMs);
   }
 
   /** Sends a signal and waits for the process to end; returns its exit code. */

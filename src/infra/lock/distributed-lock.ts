@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, BeforeApplicationShutdown } from '@nestjs/c
 import { ExecutionError, Redlock, type RedlockAbortSignal } from '@sesamecare-oss/redlock';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { Metrics } from '../../metrics/metrics';
+import { type LockKind, Metrics } from '../../metrics/metrics';
 import { REDIS } from '../redis/redis.tokens';
 
 export type LockOutcome<T> = { acquired: true; result: T } | { acquired: false };
@@ -34,9 +34,12 @@ export class DistributedLock implements BeforeApplicationShutdown {
     this.redlock.on('error', (error: Error) => this.logger.debug(`redlock: ${error.message}`));
   }
 
-  /** `kind` labels the metrics (acquisitions, wait and hold time) of this use of locks. */
+  /**
+   * `kind` labels the metrics (acquisitions, wait and hold time) of this use of locks; a
+   * new kind is declared in metrics.ts, so its series exist from the start.
+   */
   async tryWithLock<T>(
-    kind: string,
+    kind: LockKind,
     resource: string,
     routine: (signal: RedlockAbortSignal) => Promise<T>,
   ): Promise<LockOutcome<T>> {
