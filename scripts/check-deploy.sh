@@ -206,10 +206,9 @@ done
 
 # --- dry run of the image ---------------------------------------------------------------
 step "dry run of the Dockerfile's steps"
-# The build context is what .dockerignore lets through; copy just that.
+# The build context is what .dockerignore lets through (its `!` lines): copy just that.
 mkdir -p "$work/build" "$work/runtime"
-for path in package.json package-lock.json tsconfig.json tsconfig.build.json src migrations seeds \
-  scripts/install-deps.sh; do
+for path in $(sed -n 's/^!//p' .dockerignore); do
   [[ -e $path ]] && cp -r --parents "$path" "$work/build/"
 done
 find "$work/build" -name '*.spec.ts' -delete
