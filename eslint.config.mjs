@@ -25,8 +25,8 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: [
       'src/infra/database/**',
-      'src/persistence/run-migrations.ts',
-      'src/persistence/cli-data-source.ts',
+      'src/infra/database/run-migrations.ts',
+      'src/infra/database/cli-data-source.ts',
       '**/*.spec.ts',
     ],
     rules: {

@@ -22,7 +22,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/load-config';
 import { TenantDatabase } from '../src/infra/database/tenant-database';
-import { migrateAsOwner } from '../src/persistence/run-migrations';
+import { migrateAsOwner } from '../src/infra/database/run-migrations';
 import { hashKey } from '../src/tenancy/api-key-codec';
 import { BENCH_APP_ENV } from './in-process-env';
 

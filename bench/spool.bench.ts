@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config/load-config';
 import { Spool } from '../src/infra/spool/spool';
 import type { MeteringEvent } from '../src/ingestion/metering-event';
 import { encodeSpooled } from '../src/ingestion/spooled-request';
-import { Metrics } from '../src/metrics/metrics';
+import { Metrics } from '../src/infra/metrics/metrics';
 
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const SCENARIOS = [

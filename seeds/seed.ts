@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/load-config';
-import { dataSourceOptions } from '../src/persistence/data-source';
-import { runMigrationsLocked } from '../src/persistence/run-migrations';
+import { dataSourceOptions } from '../src/infra/database/data-source';
+import { runMigrationsLocked } from '../src/infra/database/run-migrations';
 import { hashKey, isWellFormedKey } from '../src/tenancy/api-key-codec';
 import { SCOPES } from '../src/tenancy/scope';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations';
-import { dataSourceOptions } from '../src/persistence/data-source';
-import { runMigrationsLocked } from '../src/persistence/run-migrations';
+import { dataSourceOptions } from '../src/infra/database/data-source';
+import { runMigrationsLocked } from '../src/infra/database/run-migrations';
 import { withDatabase } from './support/services';
 
 describe('migrations at start', () => {

@@ -11,7 +11,7 @@ import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { parseMarker } from './redis-epoch-marker';
 import { type EpochRecord, RedisEpochRepository, WindowToRecover } from './redis-epoch.repository';
 import { RedisLayout } from './redis-layout';

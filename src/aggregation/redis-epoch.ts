@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { RedisLayout } from './redis-layout';
 import { CLAIM_EPOCH_LUA } from './redis-epoch.lua';
 import { type EpochMarker, lossHorizon, parseMarker } from './redis-epoch-marker';

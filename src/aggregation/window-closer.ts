@@ -9,7 +9,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';

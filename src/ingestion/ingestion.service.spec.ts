@@ -4,7 +4,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { type Spool, SpoolFullError } from '../infra/spool/spool';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import type { StreamBacklog } from '../persistence/stream-backlog';
 import type { IngestBatcher } from './ingest-batcher';
 import { IngestionService } from './ingestion.service';

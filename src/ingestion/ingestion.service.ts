@@ -3,7 +3,7 @@ import { groupByShard } from '../aggregation/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { UsageFeed } from '../live/usage-feed';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence/stream-backlog';
 import { IngestBatcher } from './ingest-batcher';
 import { classifyIngestFailure } from './ingest-failure';

@@ -4,7 +4,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { isConnectionLost, isDisconnected } from '../infra/redis/connection-lost';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Spool, SpoolFullError } from '../infra/spool/spool';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import type { MeteringEvent } from './metering-event';
 import { encodeSpooled } from './spooled-request';
 

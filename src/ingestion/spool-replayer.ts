@@ -11,7 +11,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { isDisconnected } from '../infra/redis/connection-lost';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { type SegmentRef, Spool } from '../infra/spool/spool';
-import { Metrics, type SpoolReplayOutcome } from '../metrics/metrics';
+import { Metrics, type SpoolReplayOutcome } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence/stream-backlog';
 import { IngestBatcher } from './ingest-batcher';
 import { IngestOutcome } from './metering-event';

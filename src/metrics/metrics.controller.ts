@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../tenancy/auth.decorators';
-import { Metrics } from './metrics';
+import { Metrics } from '../infra/metrics/metrics';
 
 @ApiTags('health')
 @Controller('metrics')

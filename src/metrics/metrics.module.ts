@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { Metrics } from './metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { MetricsController } from './metrics.controller';
 
 @Global()

@@ -8,7 +8,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { SystemDatabase } from '../infra/database/system-database';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import {
   EPOCH_WRITE_LOCK_SQL,
   WRITE_EVENTS_SKIPPING_STORED_SQL,

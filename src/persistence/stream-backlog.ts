@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { CONSUMER_GROUP } from './persistence-worker';
 
 const POLL_MS = 500;

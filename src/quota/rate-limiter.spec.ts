@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { QuotaKeys } from './quota-keys';
 import { type NamedRule, RateLimiter } from './rate-limiter';
 

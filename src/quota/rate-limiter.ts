@@ -5,7 +5,11 @@ import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-
 import { LIMITER_REDIS } from '../infra/redis/redis.tokens';
 import type { Principal } from '../tenancy/principal';
 import { CLOCK, type Clock } from '../common/clock';
-import { Metrics, type QuotaDecisionKind, type QuotaDecisionOutcome } from '../metrics/metrics';
+import {
+  Metrics,
+  type QuotaDecisionKind,
+  type QuotaDecisionOutcome,
+} from '../infra/metrics/metrics';
 import {
   admits,
   type Counters,

@@ -1,7 +1,7 @@
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { loadConfig } from '../config/load-config';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { addressOf, KeyLookupBudget } from './key-lookup-budget';
 
 describe('KeyLookupBudget', () => {

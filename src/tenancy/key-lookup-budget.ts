@@ -4,7 +4,7 @@ import { isIPv6 } from 'node:net';
 import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 
 /** Client addresses tracked at once (~150 bytes each); past it the stalest is forgotten. */
 const MAX_ADDRESSES = 10_000;

@@ -1,12 +1,12 @@
 import { DataSourceOptions } from 'typeorm';
-import { migrations } from '../../migrations';
-import { AggregationWindow } from '../aggregation/aggregation-window.entity';
-import { UsageRollup, UsageRollupBreakdown } from '../analytics/usage-rollup.entity';
-import { Quota } from '../quota/quota.entity';
-import { ApiKey } from '../tenancy/api-key.entity';
-import { Customer } from '../tenancy/customer.entity';
-import { Tenant } from '../tenancy/tenant.entity';
-import { UsageEvent } from './usage-event.entity';
+import { migrations } from '../../../migrations';
+import { AggregationWindow } from '../../aggregation/aggregation-window.entity';
+import { UsageRollup, UsageRollupBreakdown } from '../../analytics/usage-rollup.entity';
+import { Quota } from '../../quota/quota.entity';
+import { ApiKey } from '../../tenancy/api-key.entity';
+import { Customer } from '../../tenancy/customer.entity';
+import { Tenant } from '../../tenancy/tenant.entity';
+import { UsageEvent } from '../../persistence/usage-event.entity';
 
 export const entities = [
   Tenant,
