@@ -26,7 +26,7 @@ export default tseslint.config(
     ignores: [
       'src/infra/database/**',
       'src/infra/database/run-migrations.ts',
-      'src/infra/database/cli-data-source.ts',
+      'src/cli-data-source.ts',
       '**/*.spec.ts',
     ],
     rules: {

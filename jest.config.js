@@ -7,7 +7,7 @@ module.exports = {
     'src/**/*.ts',
     '!src/main.ts',
     '!src/first-run/embedded-postgres-process.ts',
-    '!src/infra/database/cli-data-source.ts',
+    '!src/cli-data-source.ts',
     '!src/**/*.entity.ts',
     '!src/**/*.spec.ts',
     '!src/**/*.fixture.ts',

@@ -6,8 +6,10 @@ import { AnalyticsModule } from './analytics/analytics.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { entities } from './entities';
 import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
+import { MetricsRegistryModule } from './infra/metrics/metrics-registry.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { IngestionModule } from './ingestion/ingestion.module';
 import { LiveModule } from './live/live.module';
@@ -24,8 +26,9 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         ScheduleModule.forRoot(),
+        MetricsRegistryModule,
         MetricsModule,
-        DatabaseModule,
+        DatabaseModule.forRoot(entities),
         RedisModule,
         TenancyModule,
         LiveModule,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { DistributedLock } from '../infra/lock/distributed-lock';
+import { LockModule } from '../infra/lock/lock.module';
 import { LiveModule } from '../live/live.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { EpochRecovery } from './epoch-recovery';
@@ -14,7 +14,7 @@ import { WindowsRepository } from './windows.repository';
 import { WindowsService } from './windows.service';
 
 @Module({
-  imports: [TenancyModule, LiveModule],
+  imports: [LockModule, TenancyModule, LiveModule],
   controllers: [WindowsController],
   providers: [
     {
@@ -22,7 +22,6 @@ import { WindowsService } from './windows.service';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => new RedisLayout(config.redisKeyPrefix, config.shards),
     },
-    DistributedLock,
     WindowsRepository,
     WindowsService,
     WindowPublisher,

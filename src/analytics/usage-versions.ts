@@ -1,9 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { createRedis } from '../infra/redis/redis.module';
-import { REDIS } from '../infra/redis/redis.tokens';
+import { ANALYTICS_VERSIONS_REDIS, REDIS } from '../infra/redis/redis.tokens';
 import { AnalyticsKeys } from './analytics-keys';
 import { DAY_MS } from './bucket-plan';
 
@@ -43,16 +42,16 @@ type ReadVersionsCommand = (
  * again. Version changes are also published, for the local caches of every instance.
  */
 @Injectable()
-export class UsageVersions implements OnModuleInit, OnApplicationShutdown {
+export class UsageVersions implements OnModuleInit {
   private readonly logger = new Logger(UsageVersions.name);
   private readonly readVersions: ReadVersionsCommand;
-  private readonly subscriber: Redis;
   private readonly listeners: VersionListener[] = [];
   private readonly keys: AnalyticsKeys;
   private readonly ttlMs: number;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(ANALYTICS_VERSIONS_REDIS) private readonly subscriber: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.keys = new AnalyticsKeys(config.redisKeyPrefix);
@@ -61,9 +60,9 @@ export class UsageVersions implements OnModuleInit, OnApplicationShutdown {
     this.readVersions = (
       redis as unknown as Record<string, ReadVersionsCommand>
     ).tallyReadVersions.bind(redis);
-    // Subscribing takes a connection over for good. ioredis subscribes again after a
-    // reconnect; what was published meanwhile is lost, so a reconnect means "anything".
-    this.subscriber = createRedis(config, 'analytics-versions');
+    // Subscribing takes a connection over for good (a lazy one: its first 'ready' comes
+    // with onModuleInit's SUBSCRIBE). ioredis subscribes again after a reconnect; what
+    // was published meanwhile is lost, so a reconnect means "anything".
     let connectedBefore = false;
     this.subscriber.on('ready', () => {
       if (connectedBefore) this.notify(null, null);
@@ -82,10 +81,6 @@ export class UsageVersions implements OnModuleInit, OnApplicationShutdown {
       this.notify(t, d);
     });
     await this.subscriber.subscribe(this.keys.channel);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 
   /** The digest of the days' current versions; throws when Redis cannot be asked. */

@@ -11,7 +11,7 @@ import { parseMarker } from '../aggregation/redis-epoch-marker';
 import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { execAll } from '../infra/redis/exec-all';
-import { createRedis } from '../infra/redis/redis.module';
+import { PERSISTENCE_REDIS } from '../infra/redis/redis.tokens';
 import { EventWriter, type ShardEntries, type StreamEntry } from './event-writer';
 
 export const CONSUMER_GROUP = 'persist';
@@ -28,7 +28,6 @@ type Reply = [error: Error | null, result: unknown];
 @Injectable()
 export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PersistenceWorker.name);
-  private readonly redis: Redis;
   private running = false;
   private loop?: Promise<void>;
   private lastClaimAt = 0;
@@ -37,13 +36,10 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PERSISTENCE_REDIS) private readonly redis: Redis,
     private readonly layout: RedisLayout,
     private readonly writer: EventWriter,
-  ) {
-    // Its own connection: a slow batch must not queue behind the ingest path's scripts.
-    // Opened by the first command, so an APP_ROLE=api instance never opens it.
-    this.redis = createRedis(config, 'persistence', { lazyConnect: true });
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!runsJobs(this.config)) return;
@@ -58,9 +54,6 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
-    // QUIT on a lazy client that never connected would connect first, just to quit.
-    if (this.redis.status === 'wait') this.redis.disconnect();
-    else await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   /**

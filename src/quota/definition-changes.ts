@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { createRedis } from '../infra/redis/redis.module';
-import { REDIS } from '../infra/redis/redis.tokens';
+import { QUOTA_CHANGES_REDIS, REDIS } from '../infra/redis/redis.tokens';
 
 type Listener = (tenantId: string | null) => void;
 
@@ -13,21 +12,19 @@ type Listener = (tenantId: string | null) => void;
  * every snapshot on reconnect, and in any case by QUOTA_CACHE_SECONDS.
  */
 @Injectable()
-export class DefinitionChanges implements OnModuleInit, OnApplicationShutdown {
+export class DefinitionChanges implements OnModuleInit {
   private readonly logger = new Logger(DefinitionChanges.name);
   private readonly channel: string;
-  private readonly subscriber: Redis;
   private readonly listeners: Listener[] = [];
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(QUOTA_CHANGES_REDIS) private readonly subscriber: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.channel = `${config.redisKeyPrefix}quota-definitions`;
-    // Subscribing takes a connection over for good: it cannot share the command one.
-    this.subscriber = createRedis(config, 'quota-changes');
-    // Listened for from the start: the first 'ready' comes before onModuleInit, and a
-    // listener added there took the first reconnect for the first connection.
+    // The connection is lazy: its first 'ready' comes with the SUBSCRIBE of onModuleInit,
+    // after this listener, which must not take it for a reconnect.
     // ioredis subscribes again by itself after a reconnect; what was said meanwhile is lost.
     let connectedBefore = false;
     this.subscriber.on('ready', () => {
@@ -59,10 +56,6 @@ export class DefinitionChanges implements OnModuleInit, OnApplicationShutdown {
           `see it when their snapshot expires: ${(error as Error).message}`,
       );
     }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 
   private notify(tenantId: string | null): void {

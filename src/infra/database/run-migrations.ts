@@ -27,7 +27,7 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<void>
  * connection holds the lock while the other runs the migrations.
  */
 export async function migrateAsOwner(url: string): Promise<void> {
-  const owner = await new DataSource(dataSourceOptions(url, 2)).initialize();
+  const owner = await new DataSource(dataSourceOptions(url, { poolSize: 2 })).initialize();
   try {
     await runMigrationsLocked(owner);
   } finally {
