@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { RedisLayout } from '../src/aggregation/redis-layout';
+import { RedisLayout } from '../src/infra/redis/redis-keys';
 import { CONSUMER_GROUP } from '../src/persistence/persistence-worker';
 import { createTenant, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { randomUUID } from 'node:crypto';
-import type { WindowRef } from '../src/aggregation/redis-layout';
+import type { WindowRef } from '../src/infra/redis/redis-keys';
 import type { WindowCounters } from '../src/aggregation/window-hash';
 import { WindowsRepository } from '../src/aggregation/windows.repository';
 import { TenantsService } from '../src/tenancy/tenants.service';

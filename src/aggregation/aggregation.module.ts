@@ -6,7 +6,7 @@ import { TenancyModule } from '../tenancy/tenancy.module';
 import { EpochRecovery } from './epoch-recovery';
 import { RedisEpoch } from './redis-epoch';
 import { RedisEpochRepository } from './redis-epoch.repository';
-import { RedisLayout } from './redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { WindowCloser } from './window-closer';
 import { WindowPublisher } from './window-publisher';
 import { WindowsController } from './windows.controller';

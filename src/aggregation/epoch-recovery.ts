@@ -14,7 +14,7 @@ import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
 import { parseMarker } from './redis-epoch-marker';
 import { type EpochRecord, RedisEpochRepository, WindowToRecover } from './redis-epoch.repository';
-import { RedisLayout } from './redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { shardOf } from './shard';
 import { windowEndOf } from './window-math';
 

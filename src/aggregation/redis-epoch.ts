@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
-import { RedisLayout } from './redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { CLAIM_EPOCH_LUA } from './redis-epoch.lua';
 import { type EpochMarker, lossHorizon, parseMarker } from './redis-epoch-marker';
 import { type EpochRecord, RedisEpochRepository } from './redis-epoch.repository';

@@ -14,7 +14,7 @@ import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
 import { RedisEpoch } from './redis-epoch';
-import { RedisLayout } from './redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { countersFromHash } from './window-hash';
 import { WindowPublisher } from './window-publisher';
 import { FlushRow, WindowsRepository } from './windows.repository';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SystemDatabase } from '../infra/database/system-database';
 import { TenantDatabase } from '../infra/database/tenant-database';
 import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
-import type { WindowRef } from './redis-layout';
+import type { WindowRef } from '../infra/redis/redis-keys';
 import type { WindowCounters } from './window-hash';
 import type { WindowRow } from './window-view';
 import {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../aggregation/redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { windowEndOf, windowStartOf } from '../aggregation/window-math';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../aggregation/redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { shardOf } from '../aggregation/shard';
 import { countersFromHash } from '../aggregation/window-hash';
 import { windowStartOf } from '../aggregation/window-math';

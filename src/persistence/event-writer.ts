@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { EPOCH_LOCK_KEY } from '../aggregation/redis-epoch.sql';
-import { RedisLayout } from '../aggregation/redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { shardOf } from '../aggregation/shard';
 import { isBeyondLateness } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';

@@ -8,7 +8,7 @@ import {
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMarker } from '../aggregation/redis-epoch-marker';
-import { RedisLayout } from '../aggregation/redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { execAll } from '../infra/redis/exec-all';
 import { PERSISTENCE_REDIS } from '../infra/redis/redis.tokens';

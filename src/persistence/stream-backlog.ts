@@ -6,7 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../aggregation/redis-layout';
+import { RedisLayout } from '../infra/redis/redis-keys';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';

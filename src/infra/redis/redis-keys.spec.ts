@@ -1,4 +1,4 @@
-import { RedisLayout } from './redis-layout';
+import { RedisLayout } from './redis-keys';
 
 describe('RedisLayout', () => {
   const layout = new RedisLayout('p:', 16);
