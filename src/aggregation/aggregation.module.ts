@@ -6,7 +6,7 @@ import { TenancyModule } from '../tenancy/tenancy.module';
 import { EpochRecovery } from './epoch-recovery';
 import { RedisEpoch } from './redis-epoch';
 import { RedisEpochRepository } from './redis-epoch.repository';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { WindowCloser } from './window-closer';
 import { WindowPublisher } from './window-publisher';
 import { WindowsController } from './windows.controller';
@@ -18,9 +18,9 @@ import { WindowsService } from './windows.service';
   controllers: [WindowsController],
   providers: [
     {
-      provide: RedisLayout,
+      provide: WindowKeys,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new RedisLayout(config.redisKeyPrefix, config.shards),
+      useFactory: (config: AppConfig) => new WindowKeys(config.redisKeyPrefix, config.shards),
     },
     WindowsRepository,
     WindowsService,
@@ -30,6 +30,6 @@ import { WindowsService } from './windows.service';
     RedisEpoch,
     EpochRecovery,
   ],
-  exports: [RedisLayout, WindowsService, WindowPublisher],
+  exports: [WindowKeys, WindowsService, WindowPublisher],
 })
 export class AggregationModule {}

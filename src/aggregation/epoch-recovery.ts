@@ -14,7 +14,7 @@ import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
 import { parseMarker } from './redis-epoch-marker';
 import { type EpochRecord, RedisEpochRepository, WindowToRecover } from './redis-epoch.repository';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { shardOf } from './shard';
 import { windowEndOf } from './window-math';
 
@@ -41,7 +41,7 @@ export class EpochRecovery implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
     private readonly repository: RedisEpochRepository,
     private readonly lock: DistributedLock,
     private readonly metrics: Metrics,

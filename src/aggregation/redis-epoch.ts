@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { CLAIM_EPOCH_LUA } from './redis-epoch.lua';
 import { type EpochMarker, lossHorizon, parseMarker } from './redis-epoch-marker';
 import { type EpochRecord, RedisEpochRepository } from './redis-epoch.repository';
@@ -40,7 +40,7 @@ export class RedisEpoch implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
     private readonly repository: RedisEpochRepository,
     private readonly metrics: Metrics,
   ) {

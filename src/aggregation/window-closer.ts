@@ -14,7 +14,7 @@ import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
 import { RedisEpoch } from './redis-epoch';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { countersFromHash } from './window-hash';
 import { WindowPublisher } from './window-publisher';
 import { FlushRow, WindowsRepository } from './windows.repository';
@@ -48,7 +48,7 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
     private readonly lock: DistributedLock,
     private readonly windows: WindowsRepository,
     private readonly publisher: WindowPublisher,

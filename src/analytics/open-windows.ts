@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { shardOf } from '../aggregation/shard';
 import { countersFromHash } from '../aggregation/window-hash';
 import { windowEndOf } from '../aggregation/window-math';
@@ -42,7 +42,7 @@ type TenantOpenCommand = (key: string, min: string, max: string, prefix: string)
 
 /**
  * The one place analytics reads the window store in Redis: the open index and window
- * hashes through RedisLayout and countersFromHash, as the closer does. When the window
+ * hashes through WindowKeys and countersFromHash, as the closer does. When the window
  * store gets its own module, this file is what moves onto it.
  */
 @Injectable()
@@ -50,7 +50,7 @@ export class OpenWindows {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
   ) {
     redis.defineCommand('tallyTenantOpenWindows', { numberOfKeys: 1, lua: TENANT_OPEN_LUA });
   }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ANALYTICS_VERSIONS_REDIS, REDIS } from '../infra/redis/redis.tokens';
-import { AnalyticsKeys } from './analytics-keys';
+import { AnalyticsKeys } from '../infra/redis/redis-keys';
 import { DAY_MS } from './bucket-plan';
 
 /** A tenant's changed UTC days (day numbers since the epoch); both null: anything may have changed. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { windowEndOf, windowStartOf } from '../aggregation/window-math';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -26,7 +26,7 @@ export class IngestScript {
   constructor(
     @Inject(REDIS) redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
   ) {
     redis.defineCommand('tallyIngest', { lua: INGEST_LUA });
     const client = redis as unknown as { tallyIngest: IngestCommand };

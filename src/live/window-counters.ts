@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { shardOf } from '../aggregation/shard';
 import { countersFromHash } from '../aggregation/window-hash';
 import { windowStartOf } from '../aggregation/window-math';
@@ -23,7 +23,7 @@ export interface CustomerWindow {
  */
 @Injectable()
 export class WindowCounters {
-  private readonly layout: RedisLayout;
+  private readonly layout: WindowKeys;
   private readonly windowMs: number;
 
   constructor(
@@ -32,7 +32,7 @@ export class WindowCounters {
   ) {
     // The aggregation module provides the same object, but importing that module here would
     // close a cycle: it publishes through this one.
-    this.layout = new RedisLayout(config.redisKeyPrefix, config.shards);
+    this.layout = new WindowKeys(config.redisKeyPrefix, config.shards);
     this.windowMs = config.window.ms;
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { EPOCH_LOCK_KEY } from '../aggregation/redis-epoch.sql';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { shardOf } from '../aggregation/shard';
 import { isBeyondLateness } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -39,7 +39,7 @@ export class EventWriter {
     private readonly systemDb: SystemDatabase,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
     private readonly metrics: Metrics,
   ) {}
 

@@ -8,7 +8,7 @@ import {
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMarker } from '../aggregation/redis-epoch-marker';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { execAll } from '../infra/redis/exec-all';
 import { PERSISTENCE_REDIS } from '../infra/redis/redis.tokens';
@@ -37,7 +37,7 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PERSISTENCE_REDIS) private readonly redis: Redis,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
     private readonly writer: EventWriter,
   ) {}
 

@@ -6,7 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisLayout } from '../infra/redis/redis-keys';
+import { WindowKeys } from '../infra/redis/redis-keys';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
@@ -28,7 +28,7 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    private readonly layout: WindowKeys,
     private readonly metrics: Metrics,
   ) {}
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { QuotaKeys } from '../infra/redis/redis-keys';
 import { QUOTA_CHANGES_REDIS, REDIS } from '../infra/redis/redis.tokens';
 
 type Listener = (tenantId: string | null) => void;
@@ -22,7 +23,7 @@ export class DefinitionChanges implements OnModuleInit {
     @Inject(QUOTA_CHANGES_REDIS) private readonly subscriber: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.channel = `${config.redisKeyPrefix}quota-definitions`;
+    this.channel = new QuotaKeys(config.redisKeyPrefix).definitionsChannel;
     // The connection is lazy: its first 'ready' comes with the SUBSCRIBE of onModuleInit,
     // after this listener, which must not take it for a reconnect.
     // ioredis subscribes again by itself after a reconnect; what was said meanwhile is lost.

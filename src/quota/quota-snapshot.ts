@@ -1,5 +1,5 @@
 import type { Metric } from './metric';
-import { ruleField } from './quota-keys';
+import { ruleField } from '../infra/redis/redis-keys';
 import type { Quota } from './quota.entity';
 import type { NamedRule } from './rate-limiter';
 

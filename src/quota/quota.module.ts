@@ -6,7 +6,7 @@ import { ApiKeyRateLimitGuard } from './api-key-rate-limit.guard';
 import { DefinitionChanges } from './definition-changes';
 import { QuotaDefinitions } from './quota-definitions';
 import { QuotaDefinitionsController } from './quota-definitions.controller';
-import { QuotaKeys } from './quota-keys';
+import { QuotaKeys } from '../infra/redis/redis-keys';
 import { QuotaUsageController } from './quota-usage.controller';
 import { QuotaRepository } from './quota.repository';
 import { QuotaService } from './quota.service';

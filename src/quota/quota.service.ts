@@ -4,7 +4,7 @@ import type { Principal } from '../tenancy/principal';
 import type { Metric } from './metric';
 import { QuotaDefinitions } from './quota-definitions';
 import type { AppliedQuota } from './quota-snapshot';
-import { QuotaKeys } from './quota-keys';
+import { QuotaKeys } from '../infra/redis/redis-keys';
 import { LimitDecision, RateLimiter, type RateLimitOutcome } from './rate-limiter';
 
 export interface ConsumeRequest {

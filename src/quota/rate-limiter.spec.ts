@@ -3,7 +3,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { Metrics } from '../infra/metrics/metrics';
-import { QuotaKeys } from './quota-keys';
+import { QuotaKeys } from '../infra/redis/redis-keys';
 import { type NamedRule, RateLimiter } from './rate-limiter';
 
 const NOW = 1_795_303_058_721;

@@ -20,7 +20,7 @@ import {
   retryAt,
 } from './limiter-math';
 import { LIMITER_LUA } from './limiter.lua';
-import { QuotaKeys, ruleField } from './quota-keys';
+import { QuotaKeys, ruleField } from '../infra/redis/redis-keys';
 
 /** A rule plus the bucket field its counters live under (unique within the bucket). */
 export interface NamedRule extends LimitRule {

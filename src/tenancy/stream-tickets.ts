@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { TicketKeys } from '../infra/redis/redis-keys';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { AccessTokens, AUDIENCES, type Claims } from './access-tokens';
 import type { Principal } from './principal';
@@ -22,7 +23,7 @@ export interface IssuedTicket {
 @Injectable()
 export class StreamTickets {
   private readonly ttlSeconds: number;
-  private readonly prefix: string;
+  private readonly keys: TicketKeys;
 
   constructor(
     private readonly tokens: AccessTokens,
@@ -30,7 +31,7 @@ export class StreamTickets {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.ttlSeconds = config.live.ticketTtlSeconds;
-    this.prefix = `${config.redisKeyPrefix}ticket:`;
+    this.keys = new TicketKeys(config.redisKeyPrefix);
   }
 
   async issue(principal: Principal): Promise<IssuedTicket> {
@@ -48,7 +49,7 @@ export class StreamTickets {
       throw new DomainError(ErrorCode.Unauthenticated, 'The stream ticket is not valid.');
     }
     const spent = await this.redis
-      .set(`${this.prefix}${claims.jti}`, '1', 'PX', this.ttlSeconds * 1000, 'NX')
+      .set(this.keys.claimed(claims.jti), '1', 'PX', this.ttlSeconds * 1000, 'NX')
       .catch(() => {
         throw new DomainError(ErrorCode.Unavailable, 'Tickets cannot be checked; retry.', {
           retryAfterSeconds: 1,

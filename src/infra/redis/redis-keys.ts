@@ -6,11 +6,17 @@ export interface WindowRef {
 }
 
 /**
- * Every Redis key of the engine. Each key carries the hash tag `{shard}` so that all
+ * Every Redis key and channel of the service lives in this file, so that a key's shape
+ * changes in one place and its golden test (redis-keys.spec.ts) says so: a changed shape
+ * strands what a running deployment holds under the old one.
+ */
+
+/**
+ * The keys of the window store. Each key carries the hash tag `{shard}` so that all
  * an event touches lives in one Redis Cluster slot; the customer id comes last in a
  * window key because it is the only part that may itself contain ':'.
  */
-export class RedisLayout {
+export class WindowKeys {
   constructor(
     readonly prefix: string,
     readonly shards: number,
@@ -71,5 +77,103 @@ export class RedisLayout {
       windowStartMs: Number(match[3]),
       customerId: match[4],
     };
+  }
+}
+
+/**
+ * The keys of the limiter. One hash per customer (all its metrics and periods) and one
+ * per API key, so a reset is one DEL. A quota check touches both in one script; their
+ * tags differ, so on Redis Cluster it would need a shared tag (docs/quotas.md). The
+ * customer id comes last inside the tag: the key stays unique whatever it contains.
+ */
+export class QuotaKeys {
+  constructor(private readonly prefix: string) {}
+
+  customer(tenantId: string, customerId: string): string {
+    return `${this.prefix}{q:${tenantId}:${customerId}}`;
+  }
+
+  apiKey(keyId: string): string {
+    return `${this.prefix}{k:${keyId}}`;
+  }
+
+  /** Pub/Sub channel: a tenant's quota definitions changed (the message is its id). */
+  get definitionsChannel(): string {
+    return `${this.prefix}quota-definitions`;
+  }
+}
+
+/** The bucket field a rule keeps its counters under, e.g. `calls:60s`. */
+export function ruleField(name: string, periodSeconds: number): string {
+  return `${name}:${periodSeconds}s`;
+}
+
+/**
+ * The Redis keys and channel of analytics. A tenant's keys share the hash tag
+ * `{a:<tenant>}`, so its versions and cached answers live in one Cluster slot.
+ */
+export class AnalyticsKeys {
+  constructor(private readonly prefix: string) {}
+
+  /** Hash: UTC day number → the version token of that day of the tenant's windows. */
+  versions(tenantId: string): string {
+    return `${this.prefix}{a:${tenantId}}:versions`;
+  }
+
+  /** A cached answer; its name carries the digest of the versions it was computed at. */
+  answer(tenantId: string, queryDigest: string, versionDigest: string): string {
+    return `${this.prefix}{a:${tenantId}}:answer:${queryDigest}:${versionDigest}`;
+  }
+
+  /** Sorted set of the tenant's recently asked hot queries, scored by when (ms). */
+  hot(tenantId: string): string {
+    return `${this.prefix}{a:${tenantId}}:hot`;
+  }
+
+  /** Version changes, for other instances' local caches. */
+  get channel(): string {
+    return `${this.prefix}analytics-versions`;
+  }
+}
+
+/**
+ * The live module's own Redis keys, one family per tenant. Each is used on its own (no
+ * command or script touches two), so none needs a hash tag on Redis Cluster.
+ */
+export class LiveKeys {
+  constructor(private readonly prefix: string) {}
+
+  /** Stream: the tenant's recent events, read for Last-Event-ID resumes. */
+  history(tenantId: string): string {
+    return `${this.prefix}live:${tenantId}:history`;
+  }
+
+  /** Pub/Sub channel: each appended batch, with its ids, for the instances that serve streams. */
+  channel(tenantId: string): string {
+    return `${this.prefix}live:${tenantId}:updates`;
+  }
+
+  /** Present while some instance serves a stream of the tenant (and for the history's span after). */
+  watched(tenantId: string): string {
+    return `${this.prefix}live:${tenantId}:watched`;
+  }
+
+  /** Sorted set of the tenant's open streams on every instance, scored by lease expiry. */
+  streams(tenantId: string): string {
+    return `${this.prefix}live:${tenantId}:streams`;
+  }
+
+  /** Held for LIVE_COALESCE_MS by the instance that sends a customer's usage.updated. */
+  usageTurn(tenantId: string, customerId: string): string {
+    return `${this.prefix}live:${tenantId}:turn:${customerId}`;
+  }
+}
+
+/** Single-use stream tickets: a ticket's id is claimed once (SET NX) before it expires. */
+export class TicketKeys {
+  constructor(private readonly prefix: string) {}
+
+  claimed(ticketId: string): string {
+    return `${this.prefix}ticket:${ticketId}`;
   }
 }
