@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Pool } from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { WindowRef } from '../src/infra/redis/redis-keys';
-import type { WindowCounters } from '../src/aggregation/window-hash';
+import type { WindowCounters } from '../src/window-store/window-hash';
 import { WindowsRepository } from '../src/aggregation/windows.repository';
 import { TenantsService } from '../src/tenancy/tenants.service';
 import { TestStack } from './support/harness';

@@ -15,8 +15,8 @@ import { Metrics } from '../infra/metrics/metrics';
 import { parseMarker } from './redis-epoch-marker';
 import { type EpochRecord, RedisEpochRepository, WindowToRecover } from './redis-epoch.repository';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { shardOf } from './shard';
-import { windowEndOf } from './window-math';
+import { shardOf } from '../window-store/shard';
+import { windowEndOf } from '../window-store/window-math';
 
 /** Members per ZADD / ZMSCORE command. */
 const CHUNK = 1000;

@@ -12,13 +12,13 @@ import { DistributedLock } from '../infra/lock/distributed-lock';
 import { Metrics } from '../infra/metrics/metrics';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from './closer.lua';
+import { RELEASE_FLUSHED_LUA, RELEASE_RECOMPUTED_LUA } from '../window-store/release.lua';
 import { RedisEpoch } from './redis-epoch';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { countersFromHash } from './window-hash';
+import { countersFromHash } from '../window-store/window-hash';
 import { WindowPublisher } from './window-publisher';
 import { FlushRow, WindowsRepository } from './windows.repository';
-import { latestDueEnd, windowEndOf } from './window-math';
+import { latestDueEnd, windowEndOf } from '../window-store/window-math';
 
 type ReleaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
 

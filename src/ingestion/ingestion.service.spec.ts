@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { shardOf } from '../aggregation/shard';
+import { shardOf } from '../window-store/shard';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { groupByShard } from '../aggregation/shard';
+import { groupByShard } from '../window-store/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { UsageFeed } from '../live/usage-feed';

@@ -6,7 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { groupByShard } from '../aggregation/shard';
+import { groupByShard } from '../window-store/shard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { isDisconnected } from '../infra/redis/connection-lost';
 import { REDIS } from '../infra/redis/redis.tokens';

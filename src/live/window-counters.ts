@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { shardOf } from '../aggregation/shard';
-import { countersFromHash } from '../aggregation/window-hash';
-import { windowStartOf } from '../aggregation/window-math';
+import { shardOf } from '../window-store/shard';
+import { countersFromHash } from '../window-store/window-hash';
+import { windowStartOf } from '../window-store/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';

@@ -1,4 +1,4 @@
-import type { AggregationData, Breakdown } from './aggregation-window.entity';
+import type { AggregationData, Breakdown } from '../aggregation/aggregation-window.entity';
 
 /** A window's counters as the ingest script leaves them in its Redis hash. */
 export interface WindowCounters {
