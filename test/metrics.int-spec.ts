@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WindowKeys } from '../src/infra/redis/redis-keys';
-import { CONSUMER_GROUP } from '../src/persistence/persistence-worker';
+import { CONSUMER_GROUP } from '../src/window-store/event-stream';
 import { createTenant, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { currentAndNextWindow, workload } from './support/workload';

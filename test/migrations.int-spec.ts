@@ -23,7 +23,9 @@ describe('migrations at start', () => {
   it('apply once when several instances start together', async () => {
     const url = withDatabase(process.env.DATABASE_URL!, database);
     const sources = await Promise.all(
-      Array.from({ length: 4 }, () => new DataSource(dataSourceOptions(url, { poolSize: 2 })).initialize()),
+      Array.from({ length: 4 }, () =>
+        new DataSource(dataSourceOptions(url, { poolSize: 2 })).initialize(),
+      ),
     );
     try {
       await Promise.all(sources.map((s) => runMigrationsLocked(s)));

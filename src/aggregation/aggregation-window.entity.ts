@@ -5,16 +5,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-
-export interface Breakdown {
-  calls: number;
-  tokens: number;
-}
-
-export interface AggregationData {
-  byEndpoint: Record<string, Breakdown>;
-  byModel: Record<string, Breakdown>;
-}
+import type { AggregationData } from '../window-store/window-hash';
 
 const bigintAsNumber = {
   to: (value: number) => value,

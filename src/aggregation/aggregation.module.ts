@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LockModule } from '../infra/lock/lock.module';
 import { LiveModule } from '../live/live.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { EpochRecovery } from './epoch-recovery';
 import { RedisEpoch } from './redis-epoch';
 import { RedisEpochRepository } from './redis-epoch.repository';
-import { WindowKeys } from '../infra/redis/redis-keys';
+import { WindowStoreModule } from '../window-store/window-store.module';
 import { WindowCloser } from './window-closer';
 import { WindowPublisher } from './window-publisher';
 import { WindowsController } from './windows.controller';
@@ -14,14 +13,9 @@ import { WindowsRepository } from './windows.repository';
 import { WindowsService } from './windows.service';
 
 @Module({
-  imports: [LockModule, TenancyModule, LiveModule],
+  imports: [LockModule, WindowStoreModule, TenancyModule, LiveModule],
   controllers: [WindowsController],
   providers: [
-    {
-      provide: WindowKeys,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new WindowKeys(config.redisKeyPrefix, config.shards),
-    },
     WindowsRepository,
     WindowsService,
     WindowPublisher,
@@ -30,6 +24,6 @@ import { WindowsService } from './windows.service';
     RedisEpoch,
     EpochRecovery,
   ],
-  exports: [WindowKeys, WindowsService, WindowPublisher],
+  exports: [WindowStoreModule, WindowsService, WindowPublisher],
 })
 export class AggregationModule {}

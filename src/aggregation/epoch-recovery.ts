@@ -12,7 +12,7 @@ import { DistributedLock } from '../infra/lock/distributed-lock';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
-import { parseMarker } from './redis-epoch-marker';
+import { parseMarker } from '../window-store/epoch-marker';
 import { type EpochRecord, RedisEpochRepository, WindowToRecover } from './redis-epoch.repository';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { shardOf } from '../window-store/shard';

@@ -12,7 +12,7 @@ import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { CLAIM_EPOCH_LUA } from './redis-epoch.lua';
-import { type EpochMarker, lossHorizon, parseMarker } from './redis-epoch-marker';
+import { type EpochMarker, lossHorizon, parseMarker } from '../window-store/epoch-marker';
 import { type EpochRecord, RedisEpochRepository } from './redis-epoch.repository';
 
 type ClaimCommand = (numKeys: number, ...args: string[]) => Promise<string>;

@@ -1,4 +1,4 @@
-import type { AggregationData } from './aggregation-window.entity';
+import type { AggregationData } from '../window-store/window-hash';
 
 /** A window as the API returns it (DESIGN.md §4). */
 export interface WindowView {

@@ -1,4 +1,4 @@
-import type { AggregationData } from '../aggregation/aggregation-window.entity';
+import type { AggregationData } from '../window-store/window-hash';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 
 export type Dimension = 'customer' | 'endpoint' | 'model';

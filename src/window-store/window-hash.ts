@@ -1,4 +1,14 @@
-import type { AggregationData, Breakdown } from '../aggregation/aggregation-window.entity';
+/** A window's calls and tokens by one endpoint or model. */
+export interface Breakdown {
+  calls: number;
+  tokens: number;
+}
+
+/** A window's breakdowns, as its Redis hash and its Postgres row hold them. */
+export interface AggregationData {
+  byEndpoint: Record<string, Breakdown>;
+  byModel: Record<string, Breakdown>;
+}
 
 /** A window's counters as the ingest script leaves them in its Redis hash. */
 export interface WindowCounters {

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
-import { lossHorizon, parseMarker } from './redis-epoch-marker';
+import { lossHorizon, parseMarker } from './epoch-marker';
 
 describe('the Redis epoch marker', () => {
   const id = '2de50a5a-1609-4d56-8a9f-0862d30512e8';

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/app-config';
-import { windowEndOf, windowStartOf } from '../window-store/window-math';
+import { windowEndOf, windowStartOf } from './window-math';
 
 /** What the epoch marker key holds: `<epoch id>:<its start, Redis time in ms>`. */
 export interface EpochMarker {
