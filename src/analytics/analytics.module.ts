@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AggregationModule } from '../aggregation/aggregation.module';
+import { WindowStoreModule } from '../window-store/window-store.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { AnalyticsService } from './analytics.service';
@@ -16,7 +17,7 @@ import { UsageRepository } from './usage.repository';
 
 /** The analysts' side: usage rollups, daily and top, raw events, CSV export, the versioned cache. */
 @Module({
-  imports: [TenancyModule, AggregationModule],
+  imports: [TenancyModule, AggregationModule, WindowStoreModule],
   controllers: [UsageController, EventsController],
   providers: [
     AnalyticsMetrics,

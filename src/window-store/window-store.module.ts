@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { EventStream } from './event-stream';
 import { WindowIndexes } from './window-indexes';
+import { WindowReads } from './window-reads';
 
 /**
  * Everything Redis knows about windows and events: the key layout and shards, the window
@@ -18,7 +19,8 @@ import { WindowIndexes } from './window-indexes';
     },
     WindowIndexes,
     EventStream,
+    WindowReads,
   ],
-  exports: [WindowKeys, WindowIndexes, EventStream],
+  exports: [WindowKeys, WindowIndexes, EventStream, WindowReads],
 })
 export class WindowStoreModule {}
