@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
@@ -14,8 +15,6 @@ import { WindowKeys } from '../infra/redis/redis-keys';
 import { CLAIM_EPOCH_LUA } from './redis-epoch.lua';
 import { type EpochMarker, lossHorizon, parseMarker } from '../window-store/epoch-marker';
 import { type EpochRecord, RedisEpochRepository } from './redis-epoch.repository';
-
-type ClaimCommand = (numKeys: number, ...args: string[]) => Promise<string>;
 
 /** A concurrent detector can move the row between our read and our write; then we look again. */
 const MAX_ATTEMPTS = 5;
@@ -32,7 +31,7 @@ const MAX_ATTEMPTS = 5;
 @Injectable()
 export class RedisEpoch implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RedisEpoch.name);
-  private readonly claimCommand: ClaimCommand;
+  private readonly claimCommand: ScriptCommand<string>;
   private record?: EpochRecord;
   private checking?: Promise<void>;
   private timer?: NodeJS.Timeout;
@@ -44,10 +43,7 @@ export class RedisEpoch implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly repository: RedisEpochRepository,
     private readonly metrics: Metrics,
   ) {
-    redis.defineCommand('tallyClaimEpoch', { lua: CLAIM_EPOCH_LUA });
-    this.claimCommand = (redis as unknown as Record<string, ClaimCommand>).tallyClaimEpoch.bind(
-      redis,
-    );
+    this.claimCommand = defineScript(redis, 'tallyClaimEpoch', CLAIM_EPOCH_LUA);
   }
 
   async onApplicationBootstrap(): Promise<void> {

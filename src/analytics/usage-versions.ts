@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { ANALYTICS_VERSIONS_REDIS, REDIS } from '../infra/redis/redis.tokens';
 import { AnalyticsKeys } from '../infra/redis/redis-keys';
 import { DAY_MS } from './bucket-plan';
@@ -28,13 +29,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return tokens
 `;
 
-type ReadVersionsCommand = (
-  key: string,
-  ttlMs: number,
-  fresh: string,
-  ...days: number[]
-) => Promise<string[]>;
-
 /**
  * The version of each (tenant, UTC day) of windows. Cached answers are stored under the
  * digest of the versions of the days they cover; a flush or recompute gives the days it
@@ -44,7 +38,7 @@ type ReadVersionsCommand = (
 @Injectable()
 export class UsageVersions implements OnModuleInit {
   private readonly logger = new Logger(UsageVersions.name);
-  private readonly readVersions: ReadVersionsCommand;
+  private readonly readVersions: ScriptCommand<string[]>;
   private readonly listeners: VersionListener[] = [];
   private readonly keys: AnalyticsKeys;
   private readonly ttlMs: number;
@@ -56,10 +50,7 @@ export class UsageVersions implements OnModuleInit {
   ) {
     this.keys = new AnalyticsKeys(config.redisKeyPrefix);
     this.ttlMs = config.analytics.cacheTtlMs;
-    redis.defineCommand('tallyReadVersions', { numberOfKeys: 1, lua: READ_VERSIONS_LUA });
-    this.readVersions = (
-      redis as unknown as Record<string, ReadVersionsCommand>
-    ).tallyReadVersions.bind(redis);
+    this.readVersions = defineScript(redis, 'tallyReadVersions', READ_VERSIONS_LUA);
     // Subscribing takes a connection over for good (a lazy one: its first 'ready' comes
     // with onModuleInit's SUBSCRIBE). ioredis subscribes again after a reconnect; what
     // was published meanwhile is lost, so a reconnect means "anything".
@@ -86,6 +77,7 @@ export class UsageVersions implements OnModuleInit {
   /** The digest of the days' current versions; throws when Redis cannot be asked. */
   async digest(tenantId: string, days: number[]): Promise<string> {
     const tokens = await this.readVersions(
+      1,
       this.keys.versions(tenantId),
       this.ttlMs,
       token(),
