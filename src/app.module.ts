@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { AggregationModule } from './aggregation/aggregation.module';
+import { AggregationModule } from './windows/windows.module';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { type AppConfig } from './config/app-config';
@@ -15,8 +15,8 @@ import { IngestionModule } from './ingestion/ingestion.module';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
-import { QuotaModule } from './quota/quota.module';
-import { TenancyModule } from './tenancy/tenancy.module';
+import { QuotaModule } from './quotas/quota.module';
+import { TenancyModule } from './auth/auth.module';
 
 @Module({})
 export class AppModule {

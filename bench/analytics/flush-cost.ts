@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { UPSERT_FROM_REDIS_SQL } from '../../src/aggregation/windows.sql';
+import { UPSERT_FROM_REDIS_SQL } from '../../src/windows/windows.sql';
 import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 import { recreateDatabase } from '../ingest/stores';
 

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../aggregation/aggregation.module';
+import { AggregationModule } from '../windows/windows.module';
 import { WindowStoreModule } from '../window-store/window-store.module';
-import { TenancyModule } from '../tenancy/tenancy.module';
+import { TenancyModule } from '../auth/auth.module';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { AnalyticsService } from './analytics.service';
 import { EventsController } from './events.controller';

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { WindowPublisher } from '../aggregation/window-publisher';
-import type { WindowRow } from '../aggregation/window-view';
+import { WindowPublisher } from '../windows/window-publisher';
+import type { WindowRow } from '../windows/window-view';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { DAY_MS } from './bucket-plan';
 import { Prewarmer } from './prewarmer';

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../aggregation/aggregation.module';
+import { AggregationModule } from '../windows/windows.module';
 import { LiveModule } from '../live/live.module';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { SpoolModule } from '../infra/spool/spool.module';
-import { TenancyModule } from '../tenancy/tenancy.module';
+import { TenancyModule } from '../auth/auth.module';
 import { EventValidator } from './event-validator';
 import { IngestBatcher } from './ingest-batcher';
 import { IngestScript } from './ingest-script';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TenancyModule } from '../tenancy/tenancy.module';
+import { TenancyModule } from '../auth/auth.module';
 import { WindowStoreModule } from '../window-store/window-store.module';
 import { DashboardController } from './dashboard.controller';
 import { LiveEvents } from './live-events';

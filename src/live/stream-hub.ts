@@ -12,8 +12,8 @@ import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Metrics } from '../infra/metrics/metrics';
-import { Authenticator } from '../tenancy/authenticator';
-import type { Principal } from '../tenancy/principal';
+import { Authenticator } from '../auth/authenticator';
+import type { Principal } from '../auth/principal';
 import { isAfter } from './event-id';
 import type { LiveEvent } from './live-event';
 import {

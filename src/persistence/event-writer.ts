@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { EPOCH_LOCK_KEY } from '../aggregation/redis-epoch.sql';
+import { EPOCH_LOCK_KEY } from '../redis-epoch/redis-epoch.sql';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { shardOf } from '../window-store/shard';
 import { isBeyondLateness } from '../window-store/window-math';

@@ -1,5 +1,5 @@
 import { countersFromHash } from './window-hash';
-import { toWindowView } from '../aggregation/window-view';
+import { toWindowView } from '../windows/window-view';
 
 describe('window hash to window JSON', () => {
   it('reads totals and breakdowns, endpoint and model names with colons included', () => {

@@ -1,0 +1,100 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { openApi } from '../common/openapi/json-schema';
+import { ProblemResponses } from '../common/openapi/problem-responses';
+import { validateBody, validateQuery } from '../common/validation/validate-body';
+import { RequireScope } from '../auth/auth.decorators';
+import { customerParam } from './customer-param';
+import {
+  createCustomerSchema,
+  customerPageSchema,
+  customerSchema,
+  listCustomersQuerySchema,
+  updateCustomerSchema,
+} from './customer.schemas';
+import {
+  Audience,
+  CustomerChanges,
+  CustomerListQuery,
+  CustomersService,
+  CustomerView,
+  NewCustomer,
+} from './customers.service';
+import { TenantContext } from '../auth/tenant-context';
+
+const validateCreate = validateBody<NewCustomer & { tenantId?: string }>(createCustomerSchema);
+const validateUpdate = validateBody<CustomerChanges>(updateCustomerSchema);
+const validateList = validateQuery<CustomerListQuery>(listCustomersQuerySchema);
+
+/**
+ * A tenant's customers. Reads need `read`, writes `admin`; the email is only ever shown
+ * to, and searched by, `admin` credentials: a read-only key learns nothing about it.
+ */
+@ApiTags('customers')
+@Controller('v1/customers')
+export class CustomersController {
+  constructor(
+    private readonly customers: CustomersService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('admin')
+  @ApiBody({ schema: openApi(createCustomerSchema) })
+  @ApiCreatedResponse({ schema: openApi(customerSchema) })
+  @ProblemResponses(400, 401, 403, 409, 429)
+  create(@Body() body: unknown): Promise<CustomerView> {
+    const { tenantId, ...customer } = validateCreate(body);
+    const scope = this.context.scope();
+    if (tenantId !== undefined && tenantId !== scope.tenantId) {
+      throw new DomainError(ErrorCode.Forbidden, 'The body names another tenant than the key.', {
+        errors: [{ path: '/tenantId', message: 'does not match the API key tenant' }],
+      });
+    }
+    return this.customers.create(scope, customer, this.audience());
+  }
+
+  @Get()
+  @RequireScope('read')
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({ name: 'email', required: false, description: 'Exact match; admin scope only.' })
+  @ApiOkResponse({ schema: openApi(customerPageSchema), description: 'By externalId.' })
+  @ProblemResponses(400, 401, 403, 429)
+  list(@Query() query: unknown) {
+    const params = validateList(query);
+    const audience = this.audience();
+    if (params.email !== undefined && !audience.seesEmail) {
+      throw new DomainError(ErrorCode.Forbidden, "Searching by email needs the 'admin' scope.");
+    }
+    return this.customers.list(this.context.scope(), params, audience);
+  }
+
+  @Get(':externalId')
+  @RequireScope('read')
+  @ApiOkResponse({ schema: openApi(customerSchema) })
+  @ProblemResponses(400, 401, 403, 404, 429)
+  get(@Param('externalId') externalId: string): Promise<CustomerView> {
+    return this.customers.get(this.context.scope(), customerParam(externalId), this.audience());
+  }
+
+  @Patch(':externalId')
+  @RequireScope('admin')
+  @ApiBody({ schema: openApi(updateCustomerSchema) })
+  @ApiOkResponse({ schema: openApi(customerSchema) })
+  @ProblemResponses(400, 401, 403, 404, 429)
+  update(@Param('externalId') externalId: string, @Body() body: unknown): Promise<CustomerView> {
+    return this.customers.update(
+      this.context.scope(),
+      customerParam(externalId),
+      validateUpdate(body),
+      this.audience(),
+    );
+  }
+
+  private audience(): Audience {
+    return { seesEmail: this.context.has('admin') };
+  }
+}

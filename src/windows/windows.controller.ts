@@ -1,0 +1,38 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { openApi } from '../common/openapi/json-schema';
+import { ProblemResponses } from '../common/openapi/problem-responses';
+import { validateQuery } from '../common/validation/validate-body';
+import { RequireScope } from '../auth/auth.decorators';
+import { TenantContext } from '../auth/tenant-context';
+import { listWindowsQuerySchema, windowPageSchema } from './windows.schemas';
+import { ListWindowsParams, WindowPage, WindowsService } from './windows.service';
+
+const validateListQuery = validateQuery<ListWindowsParams>(listWindowsQuerySchema);
+
+@ApiTags('windows')
+@Controller('v1/windows')
+export class WindowsController {
+  constructor(
+    private readonly windows: WindowsService,
+    private readonly context: TenantContext,
+  ) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiQuery({ name: 'customerId', required: false })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    description:
+      'Window start, inclusive: an RFC 3339 date-time naming an exact instant (as event timestamps)',
+  })
+  @ApiQuery({ name: 'to', required: false, description: 'Window start, exclusive; the same form' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiOkResponse({ schema: openApi(windowPageSchema) })
+  @ProblemResponses(400, 401, 403)
+  async list(@Query() query: unknown): Promise<WindowPage> {
+    return this.windows.list(this.context.scope(), validateListQuery(query), Date.now());
+  }
+}
