@@ -1,11 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { AggregationModule } from './windows/windows.module';
 import { AnalyticsModule } from './analytics/analytics.module';
+import { ApiKeyLimitsModule } from './api-key-limits/api-key-limits.module';
+import { AuthModule } from './auth/auth.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { CustomersModule } from './customers/customers.module';
 import { entities } from './entities';
 import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
@@ -15,8 +17,10 @@ import { IngestionModule } from './ingestion/ingestion.module';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
-import { QuotaModule } from './quotas/quota.module';
-import { TenancyModule } from './auth/auth.module';
+import { QuotasModule } from './quotas/quotas.module';
+import { RedisEpochModule } from './redis-epoch/redis-epoch.module';
+import { TenantsModule } from './tenants/tenants.module';
+import { WindowsModule } from './windows/windows.module';
 
 @Module({})
 export class AppModule {
@@ -30,13 +34,17 @@ export class AppModule {
         MetricsModule,
         DatabaseModule.forRoot(entities),
         RedisModule,
-        TenancyModule,
+        AuthModule,
+        TenantsModule,
+        CustomersModule,
         LiveModule,
-        AggregationModule,
+        RedisEpochModule,
+        WindowsModule,
         PersistenceModule,
         IngestionModule,
         HealthModule,
-        QuotaModule,
+        ApiKeyLimitsModule,
+        QuotasModule,
         AnalyticsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../windows/windows.module';
+import { WindowsModule } from '../windows/windows.module';
 import { WindowStoreModule } from '../window-store/window-store.module';
-import { TenancyModule } from '../auth/auth.module';
+import { AuthModule } from '../auth/auth.module';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { AnalyticsService } from './analytics.service';
 import { EventsController } from './events.controller';
@@ -17,7 +17,7 @@ import { UsageRepository } from './usage.repository';
 
 /** The analysts' side: usage rollups, daily and top, raw events, CSV export, the versioned cache. */
 @Module({
-  imports: [TenancyModule, AggregationModule, WindowStoreModule],
+  imports: [AuthModule, WindowsModule, WindowStoreModule],
   controllers: [UsageController, EventsController],
   providers: [
     AnalyticsMetrics,

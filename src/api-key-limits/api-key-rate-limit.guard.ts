@@ -12,8 +12,8 @@ import { RateLimiter } from '../rate-limits/rate-limiter';
 /**
  * Each API key's own rate limit, on every route a key (or a token issued for it)
  * authenticates. Ingestion spends one unit per event. It needs the principal, so it runs
- * after TenancyModule's AuthGuard: global guards run in the order their modules are
- * scanned, and this module imports TenancyModule. Were that order ever lost, reading the
+ * after AuthModule's AuthGuard: global guards run in the order their modules are
+ * scanned, and this module imports AuthModule. Were that order ever lost, reading the
  * principal here fails every tenant route, which the rate-limit tests would show. A
  * guard, not an interceptor: with no interceptor bound, Nest runs a handler without
  * wrapping it in RxJS, which was a tenth of a quota check's CPU.

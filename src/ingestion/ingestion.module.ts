@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../windows/windows.module';
+import { WindowsModule } from '../windows/windows.module';
 import { LiveModule } from '../live/live.module';
 import { PersistenceModule } from '../persistence/persistence.module';
 import { SpoolModule } from '../infra/spool/spool.module';
-import { TenancyModule } from '../auth/auth.module';
+import { AuthModule } from '../auth/auth.module';
 import { EventValidator } from './event-validator';
 import { IngestBatcher } from './ingest-batcher';
 import { IngestScript } from './ingest-script';
@@ -13,7 +13,7 @@ import { SpoolFallback } from './spool-fallback';
 import { SpoolReplayer } from './spool-replayer';
 
 @Module({
-  imports: [AggregationModule, LiveModule, PersistenceModule, TenancyModule, SpoolModule],
+  imports: [WindowsModule, LiveModule, PersistenceModule, AuthModule, SpoolModule],
   controllers: [IngestionController],
   providers: [
     EventValidator,

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TenancyModule } from '../auth/auth.module';
+import { AuthModule } from '../auth/auth.module';
 import { WindowStoreModule } from '../window-store/window-store.module';
 import { DashboardController } from './dashboard.controller';
 import { LiveEvents } from './live-events';
@@ -17,7 +17,7 @@ import { WindowCounters } from './window-counters';
  * ingest path notes counted events in UsageFeed. docs/live.md.
  */
 @Module({
-  imports: [TenancyModule, WindowStoreModule],
+  imports: [AuthModule, WindowStoreModule],
   controllers: [StreamController, DashboardController],
   providers: [
     WindowCounters,

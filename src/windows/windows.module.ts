@@ -1,10 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LockModule } from '../infra/lock/lock.module';
 import { LiveModule } from '../live/live.module';
-import { TenancyModule } from '../auth/auth.module';
-import { EpochRecovery } from '../redis-epoch/epoch-recovery';
-import { RedisEpoch } from '../redis-epoch/redis-epoch';
-import { RedisEpochRepository } from '../redis-epoch/redis-epoch.repository';
+import { RedisEpochModule } from '../redis-epoch/redis-epoch.module';
 import { WindowStoreModule } from '../window-store/window-store.module';
 import { WindowCloser } from './window-closer';
 import { WindowPublisher } from './window-publisher';
@@ -12,18 +9,11 @@ import { WindowsController } from './windows.controller';
 import { WindowsRepository } from './windows.repository';
 import { WindowsService } from './windows.service';
 
+/** Aggregation windows in Postgres: the closer that fills them, GET /v1/windows, their changes. */
 @Module({
-  imports: [LockModule, WindowStoreModule, TenancyModule, LiveModule],
+  imports: [LockModule, WindowStoreModule, RedisEpochModule, LiveModule],
   controllers: [WindowsController],
-  providers: [
-    WindowsRepository,
-    WindowsService,
-    WindowPublisher,
-    WindowCloser,
-    RedisEpochRepository,
-    RedisEpoch,
-    EpochRecovery,
-  ],
+  providers: [WindowsRepository, WindowsService, WindowPublisher, WindowCloser],
   exports: [WindowStoreModule, WindowsService, WindowPublisher],
 })
-export class AggregationModule {}
+export class WindowsModule {}

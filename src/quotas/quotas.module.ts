@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { CustomersModule } from '../customers/customers.module';
+import { RateLimitsModule } from '../rate-limits/rate-limits.module';
+import { DefinitionChanges } from './definition-changes';
+import { QuotaDefinitions } from './quota-definitions';
+import { QuotaDefinitionsController } from './quota-definitions.controller';
+import { QuotaUsageController } from './quota-usage.controller';
+import { QuotaRepository } from './quota.repository';
+import { QuotaService } from './quota.service';
+
+/** A tenant's quota definitions per customer, their usage, and the consume endpoint. */
+@Module({
+  imports: [AuthModule, CustomersModule, RateLimitsModule],
+  controllers: [QuotaDefinitionsController, QuotaUsageController],
+  providers: [QuotaRepository, DefinitionChanges, QuotaDefinitions, QuotaService],
+})
+export class QuotasModule {}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ApiKeysModule } from '../api-keys/api-keys.module';
+import { TenantsController } from './tenants.controller';
+import { TenantsService } from './tenants.service';
+
+/** Tenants, created by the admin with their first API key. */
+@Module({
+  imports: [ApiKeysModule],
+  controllers: [TenantsController],
+  providers: [TenantsService],
+})
+export class TenantsModule {}
