@@ -2,8 +2,8 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
-import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../auth/auth.decorators';
-import { TenantContext } from '../auth/tenant-context';
+import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../common/access/auth.decorators';
+import { TenantContext } from '../common/access/tenant-context';
 import { answerKeyRate } from './api-key-rate';
 import { KEY_CHARGED_BY_HANDLER, RATE_CLASS_KEY } from './rate-class';
 import { QUOTA_POLICY_HEADER, quotaPolicyValue } from '../rate-limits/rate-limit-headers';

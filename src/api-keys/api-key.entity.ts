@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { KeyRateLimits } from '../auth/principal';
-import type { Scope } from '../auth/scope';
+import type { KeyRateLimits } from '../common/access/principal';
+import type { Scope } from '../common/access/scope';
 
 @Entity('api_keys')
 export class ApiKey {

@@ -1,5 +1,5 @@
 import { PERIOD_PATTERN } from '../common/period/period';
-import { SCOPES } from '../auth/scope';
+import { SCOPES } from '../common/access/scope';
 
 const scopes = {
   type: 'array',

@@ -29,9 +29,9 @@ import {
   updateApiKeySchema,
 } from './api-key.schemas';
 import { ApiKeysService } from './api-keys.service';
-import { RequireScope } from '../auth/auth.decorators';
-import type { Scope } from '../auth/scope';
-import { TenantContext } from '../auth/tenant-context';
+import { RequireScope } from '../common/access/auth.decorators';
+import type { Scope } from '../common/access/scope';
+import { TenantContext } from '../common/access/tenant-context';
 
 import { keyRateLimitsView, type KeyRateLimitsBody, toKeyRateLimits } from './key-rate-limits';
 

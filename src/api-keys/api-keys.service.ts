@@ -17,8 +17,8 @@ import {
   type KeyStateRow,
 } from './api-keys.sql';
 import { KeyLookupBudget } from './key-lookup-budget';
-import type { KeyRateLimits, Principal } from '../auth/principal';
-import type { Scope } from '../auth/scope';
+import type { KeyRateLimits, Principal } from '../common/access/principal';
+import type { Scope } from '../common/access/scope';
 import { isUuid } from '../common/uuid';
 
 export interface CreatedKey {

@@ -1,7 +1,7 @@
 /** Every statement on api_keys that is not a plain entity read or insert. */
 
-import type { KeyRateLimits } from '../auth/principal';
-import type { Scope } from '../auth/scope';
+import type { KeyRateLimits } from '../common/access/principal';
+import type { Scope } from '../common/access/scope';
 
 export interface KeyStateRow {
   id: string;

@@ -1,7 +1,7 @@
 import { formatPeriod, periodSeconds, periodTooLong } from '../common/period/period';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import type { ApiKeyRateClass } from '../config/app-config';
-import type { KeyRateLimits } from '../auth/principal';
+import type { KeyRateLimits } from '../common/access/principal';
 
 /** As the API takes and shows them: `{requests: {limit: 5000, period: '1h'}}`. */
 export type KeyRateLimitsBody = Partial<Record<ApiKeyRateClass, { limit: number; period: string }>>;

@@ -3,8 +3,8 @@ import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { isUuid } from '../common/uuid';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import type { Principal } from './principal';
-import { type Scope, SCOPES } from './scope';
+import type { Principal } from '../common/access/principal';
+import { type Scope, SCOPES } from '../common/access/scope';
 
 /** Pinned: the header's `alg` is never trusted, so `none`, RS256 or HS512 tokens fail. */
 const ALGORITHM = 'HS256';

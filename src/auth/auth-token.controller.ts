@@ -4,9 +4,9 @@ import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { AccessTokens, IssuedToken } from './access-tokens';
 import { accessTokenSchema, streamTicketSchema } from '../api-keys/api-key.schemas';
-import { RequireApiKey, RequireScope } from './auth.decorators';
+import { RequireApiKey, RequireScope } from '../common/access/auth.decorators';
 import { type IssuedTicket, StreamTickets } from './stream-tickets';
-import { TenantContext } from './tenant-context';
+import { TenantContext } from '../common/access/tenant-context';
 
 @ApiTags('auth')
 @Controller('v1/auth')

@@ -4,11 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { AdminAccess } from './admin-access';
 import { ApiKeysService } from '../api-keys/api-keys.service';
-import { AUTH_KEY, type AuthRequirement } from './auth.decorators';
+import { AUTH_KEY, type AuthRequirement } from '../common/access/auth.decorators';
 import { Authenticator } from './authenticator';
 import { readCredential } from './credentials';
-import type { Principal } from './principal';
-import { TenantContext } from './tenant-context';
+import type { Principal } from '../common/access/principal';
+import { TenantContext } from '../common/access/tenant-context';
 
 /**
  * Global guard. A route without an auth decorator is refused, so forgetting one fails

@@ -7,8 +7,8 @@ import { AuthGuard } from './auth.guard';
 import { AuthTokenController } from './auth-token.controller';
 import { Authenticator } from './authenticator';
 import { StreamTickets } from './stream-tickets';
-import { TenantContext } from './tenant-context';
-import { TenantContextGuard } from './tenant-context.guard';
+import { TenantContext } from '../common/access/tenant-context';
+import { TenantContextGuard } from '../common/access/tenant-context.guard';
 
 /**
  * Who is calling: API keys, access tokens, stream tickets and the admin key, checked by

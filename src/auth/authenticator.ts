@@ -4,7 +4,7 @@ import { tenantScope } from '../infra/database/tenant-scope';
 import { AccessTokens, type Claims } from './access-tokens';
 import { ApiKeysService, type KeyState } from '../api-keys/api-keys.service';
 import type { Credential } from './credentials';
-import type { Principal } from './principal';
+import type { Principal } from '../common/access/principal';
 import { StreamTickets } from './stream-tickets';
 
 /**

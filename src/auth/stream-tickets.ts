@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { TicketKeys } from '../infra/redis/redis-keys';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { AccessTokens, AUDIENCES, type Claims } from './access-tokens';
-import type { Principal } from './principal';
+import type { Principal } from '../common/access/principal';
 
 export interface IssuedTicket {
   ticket: string;

@@ -4,7 +4,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { validateBody, validateQuery } from '../common/validation/validate-body';
-import { RequireScope } from '../auth/auth.decorators';
+import { RequireScope } from '../common/access/auth.decorators';
 import { customerParam } from './customer-param';
 import {
   createCustomerSchema,
@@ -21,7 +21,7 @@ import {
   CustomerView,
   NewCustomer,
 } from './customers.service';
-import { TenantContext } from '../auth/tenant-context';
+import { TenantContext } from '../common/access/tenant-context';
 
 const validateCreate = validateBody<NewCustomer & { tenantId?: string }>(createCustomerSchema);
 const validateUpdate = validateBody<CustomerChanges>(updateCustomerSchema);

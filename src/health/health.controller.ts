@@ -8,7 +8,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/access/auth.decorators';
 import { RedisHealthIndicator } from './redis.health';
 
 /** Each check's bound: readiness answers within it, whatever state a dependency is in. */

@@ -13,7 +13,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Metrics } from '../infra/metrics/metrics';
 import { Authenticator } from '../auth/authenticator';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/access/principal';
 import { isAfter } from './event-id';
 import type { LiveEvent } from './live-event';
 import {

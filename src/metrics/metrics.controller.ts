@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/access/auth.decorators';
 import { Metrics } from '../infra/metrics/metrics';
 
 @ApiTags('health')

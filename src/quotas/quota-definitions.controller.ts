@@ -3,10 +3,10 @@ import { ApiBody, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from 
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
-import { RequireScope } from '../auth/auth.decorators';
+import { RequireScope } from '../common/access/auth.decorators';
 import { customerParam } from '../customers/customer-param';
 import { CustomersService } from '../customers/customers.service';
-import { TenantContext } from '../auth/tenant-context';
+import { TenantContext } from '../common/access/tenant-context';
 import { Metric, metricOf, METRICS } from './metric';
 import { formatPeriod } from '../common/period/period';
 import { QuotaDefinitions } from './quota-definitions';

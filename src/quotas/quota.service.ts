@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { TenantScope } from '../infra/database/tenant-scope';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/access/principal';
 import type { Metric } from './metric';
 import { QuotaDefinitions } from './quota-definitions';
 import type { AppliedQuota } from './quota-snapshot';

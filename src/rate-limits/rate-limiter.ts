@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
 import { LIMITER_REDIS } from '../infra/redis/redis.tokens';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/access/principal';
 import { CLOCK, type Clock } from '../common/clock';
 import {
   Metrics,

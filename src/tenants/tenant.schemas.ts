@@ -1,4 +1,4 @@
-import { SCOPES } from '../auth/scope';
+import { SCOPES } from '../common/access/scope';
 
 const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
 

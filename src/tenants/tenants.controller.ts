@@ -10,7 +10,7 @@ import {
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { validateBody, validateQuery } from '../common/validation/validate-body';
-import { AdminOnly } from '../auth/auth.decorators';
+import { AdminOnly } from '../common/access/auth.decorators';
 import {
   createdTenantSchema,
   createTenantSchema,

@@ -8,7 +8,7 @@ import { SystemDatabase } from '../infra/database/system-database';
 import { TenantDatabase } from '../infra/database/tenant-database';
 import { tenantScope } from '../infra/database/tenant-scope';
 import { ApiKeysService, CreatedKey } from '../api-keys/api-keys.service';
-import { SCOPES } from '../auth/scope';
+import { SCOPES } from '../common/access/scope';
 import { Tenant } from './tenant.entity';
 
 export interface TenantChanges {

@@ -3,8 +3,8 @@ import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { validateQuery } from '../common/validation/validate-body';
-import { RequireScope } from '../auth/auth.decorators';
-import { TenantContext } from '../auth/tenant-context';
+import { RequireScope } from '../common/access/auth.decorators';
+import { TenantContext } from '../common/access/tenant-context';
 import { listWindowsQuerySchema, windowPageSchema } from './windows.schemas';
 import { ListWindowsParams, WindowPage, WindowsService } from './windows.service';
 

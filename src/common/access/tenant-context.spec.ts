@@ -1,5 +1,5 @@
 import { asyncLocalStorage } from '@fastify/request-context';
-import { DomainError } from '../common/errors/domain-error';
+import { DomainError } from '../errors/domain-error';
 import { TenantContext } from './tenant-context';
 
 describe('TenantContext', () => {

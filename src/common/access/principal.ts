@@ -1,4 +1,4 @@
-import type { ApiKeyRateClass } from '../config/app-config';
+import type { ApiKeyRateClass } from '../../config/app-config';
 import type { Scope } from './scope';
 
 /** A key's own rate limit for one class, replacing the configured default. */

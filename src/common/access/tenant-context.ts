@@ -1,7 +1,7 @@
 import { requestContext } from '@fastify/request-context';
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
+import { DomainError, ErrorCode } from '../errors/domain-error';
+import { tenantScope, type TenantScope } from '../../infra/database/tenant-scope';
 import type { Principal } from './principal';
 import type { Scope } from './scope';
 
