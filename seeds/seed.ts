@@ -5,7 +5,7 @@ import { entities } from '../src/entities';
 import { dataSourceOptions } from '../src/infra/database/data-source';
 import { runMigrationsLocked } from '../src/infra/database/run-migrations';
 import { hashKey, isWellFormedKey } from '../src/api-keys/api-key-codec';
-import { SCOPES } from '../src/auth/scope';
+import { SCOPES } from '../src/common/access/scope';
 
 /** Well known on purpose: for local development only; `prod` refuses to seed. */
 const DEV_API_KEY = 'tly_devdev00_' + 'd'.repeat(43);

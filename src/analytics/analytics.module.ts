@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { WindowsModule } from '../windows/windows.module';
-import { WindowStoreModule } from '../window-store/window-store.module';
-import { AuthModule } from '../auth/auth.module';
+import { WindowsModule } from '../windows';
+import { WindowStoreModule } from '../window-store';
+import { AuthModule } from '../auth';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { AnalyticsService } from './analytics.service';
 import { EventsController } from './events.controller';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type TenantOpenOptions, WindowReads } from '../window-store/window-reads';
+import { type TenantOpenOptions, WindowReads } from '../window-store';
 import type { WindowContent } from './usage-cells';
 
 /** A window with counts in Redis that may not be in Postgres yet. */

@@ -1,4 +1,4 @@
-import type { AggregationData } from '../window-store/window-hash';
+import type { AggregationData } from '../window-store';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 
 export type Dimension = 'customer' | 'endpoint' | 'model';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AuthModule } from '../auth/auth.module';
-import { RateLimitsModule } from '../rate-limits/rate-limits.module';
+import { AuthModule } from '../auth';
+import { RateLimitsModule } from '../rate-limits';
 import { ApiKeyRateLimitGuard } from './api-key-rate-limit.guard';
 
 /**

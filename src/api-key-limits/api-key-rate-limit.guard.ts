@@ -6,8 +6,7 @@ import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../common/access/
 import { TenantContext } from '../common/access/tenant-context';
 import { answerKeyRate } from './api-key-rate';
 import { KEY_CHARGED_BY_HANDLER, RATE_CLASS_KEY } from './rate-class';
-import { QUOTA_POLICY_HEADER, quotaPolicyValue } from '../rate-limits/rate-limit-headers';
-import { RateLimiter } from '../rate-limits/rate-limiter';
+import { QUOTA_POLICY_HEADER, quotaPolicyValue, RateLimiter } from '../rate-limits';
 
 /**
  * Each API key's own rate limit, on every route a key (or a token issued for it)

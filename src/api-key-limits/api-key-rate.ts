@@ -1,8 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import type { ApiKeyRateClass } from '../config/app-config';
-import { rateLimitHeaders, retryAfterSeconds } from '../rate-limits/rate-limit-headers';
-import type { RateLimitOutcome } from '../rate-limits/rate-limiter';
+import { rateLimitHeaders, type RateLimitOutcome, retryAfterSeconds } from '../rate-limits';
 
 /** The key's RateLimit-* headers on the reply, and the 429 when its budget refused. */
 export function answerKeyRate(

@@ -32,7 +32,6 @@ import { ApiKeysService } from './api-keys.service';
 import { RequireScope } from '../common/access/auth.decorators';
 import type { Scope } from '../common/access/scope';
 import { TenantContext } from '../common/access/tenant-context';
-
 import { keyRateLimitsView, type KeyRateLimitsBody, toKeyRateLimits } from './key-rate-limits';
 
 const validateCreate = validateBody<{

@@ -1,5 +1,4 @@
 /** Every statement on api_keys that is not a plain entity read or insert. */
-
 import type { KeyRateLimits } from '../common/access/principal';
 import type { Scope } from '../common/access/scope';
 

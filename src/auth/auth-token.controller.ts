@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { AccessTokens, IssuedToken } from './access-tokens';
-import { accessTokenSchema, streamTicketSchema } from '../api-keys/api-key.schemas';
+import { accessTokenSchema, streamTicketSchema } from '../api-keys';
 import { RequireApiKey, RequireScope } from '../common/access/auth.decorators';
 import { type IssuedTicket, StreamTickets } from './stream-tickets';
 import { TenantContext } from '../common/access/tenant-context';

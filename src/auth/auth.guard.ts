@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { AdminAccess } from './admin-access';
-import { ApiKeysService } from '../api-keys/api-keys.service';
+import { ApiKeysService } from '../api-keys';
 import { AUTH_KEY, type AuthRequirement } from '../common/access/auth.decorators';
 import { Authenticator } from './authenticator';
 import { readCredential } from './credentials';

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApiKeysModule } from '../api-keys/api-keys.module';
+import { ApiKeysModule } from '../api-keys';
 import { AccessTokens } from './access-tokens';
 import { AdminAccess } from './admin-access';
 import { AuthGuard } from './auth.guard';

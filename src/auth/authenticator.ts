@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { tenantScope } from '../infra/database/tenant-scope';
 import { AccessTokens, type Claims } from './access-tokens';
-import { ApiKeysService, type KeyState } from '../api-keys/api-keys.service';
+import { ApiKeysService, type KeyState } from '../api-keys';
 import type { Credential } from './credentials';
 import type { Principal } from '../common/access/principal';
 import { StreamTickets } from './stream-tickets';

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBody, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { Metrics } from '../infra/metrics/metrics';
-import { CountsEvents } from '../api-key-limits/rate-class';
+import { CountsEvents } from '../api-key-limits';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
 import { ingestBodySchema } from './event.schema';

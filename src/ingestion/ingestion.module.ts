@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { WindowsModule } from '../windows/windows.module';
-import { LiveModule } from '../live/live.module';
-import { PersistenceModule } from '../persistence/persistence.module';
+import { WindowsModule } from '../windows';
+import { LiveModule } from '../live';
+import { PersistenceModule } from '../persistence';
 import { SpoolModule } from '../infra/spool/spool.module';
-import { AuthModule } from '../auth/auth.module';
+import { AuthModule } from '../auth';
 import { EventValidator } from './event-validator';
 import { IngestBatcher } from './ingest-batcher';
 import { IngestScript } from './ingest-script';

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { groupByShard } from '../window-store/shard';
+import { groupByShard } from '../window-store';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { UsageFeed } from '../live/usage-feed';
+import { UsageFeed } from '../live';
 import { Metrics } from '../infra/metrics/metrics';
-import { StreamBacklog } from '../persistence/stream-backlog';
+import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
 import { classifyIngestFailure } from './ingest-failure';
 import { checkEvents } from './ingest-script';

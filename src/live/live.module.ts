@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
-import { WindowStoreModule } from '../window-store/window-store.module';
+import { AuthModule } from '../auth';
+import { WindowStoreModule } from '../window-store';
 import { DashboardController } from './dashboard.controller';
 import { LiveEvents } from './live-events';
 import { StreamController } from './stream.controller';

@@ -12,7 +12,7 @@ import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Metrics } from '../infra/metrics/metrics';
-import { Authenticator } from '../auth/authenticator';
+import { Authenticator } from '../auth';
 import type { Principal } from '../common/access/principal';
 import { isAfter } from './event-id';
 import type { LiveEvent } from './live-event';

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { type CustomerWindow, WindowReads } from '../window-store/window-reads';
-import { windowStartOf } from '../window-store/window-math';
+import { type CustomerWindow, WindowReads, windowStartOf } from '../window-store';
 import type { UsageWindow } from './live-event';
 
 export type { CustomerWindow };

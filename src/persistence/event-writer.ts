@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { EPOCH_LOCK_KEY } from '../redis-epoch/redis-epoch.sql';
+import { EPOCH_LOCK_KEY } from '../redis-epoch';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { shardOf } from '../window-store/shard';
-import { isBeyondLateness } from '../window-store/window-math';
+import { isBeyondLateness, shardOf } from '../window-store';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { SystemDatabase } from '../infra/database/system-database';
 import { execAll } from '../infra/redis/exec-all';

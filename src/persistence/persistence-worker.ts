@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
-import { EventStream } from '../window-store/event-stream';
+import { EventStream } from '../window-store';
 import { EventWriter } from './event-writer';
 
 const ERROR_BACKOFF_MS = 1000;

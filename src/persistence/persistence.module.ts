@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WindowStoreModule } from '../window-store/window-store.module';
+import { WindowStoreModule } from '../window-store';
 import { EventWriter } from './event-writer';
 import { PartitionMaintainer } from './partition-maintainer';
 import { PersistenceWorker } from './persistence-worker';

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Metrics } from '../infra/metrics/metrics';
-import { EventStream } from '../window-store/event-stream';
+import { EventStream } from '../window-store';
 
 const POLL_MS = 500;
 

@@ -1,7 +1,7 @@
 import type { Metric } from './metric';
 import { ruleField } from '../infra/redis/redis-keys';
 import type { Quota } from './quota.entity';
-import type { NamedRule } from '../rate-limits/rate-limiter';
+import type { NamedRule } from '../rate-limits';
 
 /** A limit as consume applies it, with where it came from. */
 export interface AppliedQuota extends NamedRule {

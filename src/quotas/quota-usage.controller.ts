@@ -26,8 +26,7 @@ import { validateBody, validateQuery } from '../common/validation/validate-body'
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
-import { customerParam } from '../customers/customer-param';
-import { CustomersService } from '../customers/customers.service';
+import { customerParam, CustomersService } from '../customers';
 import { type Metric, METRICS } from './metric';
 import { QuotaExceeded, QuotaExceededFilter } from './quota-exceeded';
 import { decisionView, DecisionView, exceededView, limitViews, LimitView } from './quota-views';
@@ -44,9 +43,8 @@ import {
   quotaPolicyValue,
   rateLimitHeaders,
   retryAfterSeconds,
-} from '../rate-limits/rate-limit-headers';
-import { answerKeyRate } from '../api-key-limits/api-key-rate';
-import { ChargesKeyInHandler, CountsEvents } from '../api-key-limits/rate-class';
+} from '../rate-limits';
+import { answerKeyRate, ChargesKeyInHandler, CountsEvents } from '../api-key-limits';
 
 const validateConsume = validateBody<ConsumeRequest>(consumeBodySchema);
 const validateStatus = validateQuery<{ customerId: string; metric?: Metric }>(statusQuerySchema);

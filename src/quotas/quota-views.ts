@@ -1,6 +1,6 @@
 import type { AppliedQuota } from './quota-snapshot';
 import { formatPeriod } from '../common/period/period';
-import type { LimitDecision, RuleState } from '../rate-limits/rate-limiter';
+import type { LimitDecision, RuleState } from '../rate-limits';
 
 export interface LimitView {
   metric: string;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { Algorithm } from '../rate-limits/limiter-math';
+import type { Algorithm } from '../rate-limits';
 import type { Metric } from './metric';
 
 /** One limit: a customer (or, with no customer, the tenant's default) on one metric and period. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { TenantDatabase } from '../infra/database/tenant-database';
 import type { TenantScope } from '../infra/database/tenant-scope';
-import type { Algorithm } from '../rate-limits/limiter-math';
+import type { Algorithm } from '../rate-limits';
 import type { Metric } from './metric';
 import { Quota } from './quota.entity';
 

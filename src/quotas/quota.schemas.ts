@@ -1,5 +1,5 @@
 import { problemSchema } from '../common/openapi/problem-responses';
-import { customerIdSchema as customerId } from '../customers/customer.schemas';
+import { customerIdSchema as customerId } from '../customers';
 import { METRICS } from './metric';
 import { PERIOD_PATTERN } from '../common/period/period';
 

@@ -5,7 +5,7 @@ import type { Metric } from './metric';
 import { QuotaDefinitions } from './quota-definitions';
 import type { AppliedQuota } from './quota-snapshot';
 import { QuotaKeys } from '../infra/redis/redis-keys';
-import { LimitDecision, RateLimiter, type RateLimitOutcome } from '../rate-limits/rate-limiter';
+import { LimitDecision, RateLimiter, type RateLimitOutcome } from '../rate-limits';
 
 export interface ConsumeRequest {
   customerId: string;

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
-import { CustomersModule } from '../customers/customers.module';
-import { RateLimitsModule } from '../rate-limits/rate-limits.module';
+import { AuthModule } from '../auth';
+import { CustomersModule } from '../customers';
+import { RateLimitsModule } from '../rate-limits';
 import { DefinitionChanges } from './definition-changes';
 import { QuotaDefinitions } from './quota-definitions';
 import { QuotaDefinitionsController } from './quota-definitions.controller';

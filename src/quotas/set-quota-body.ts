@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-error';
 import { validateBody } from '../common/validation/validate-body';
-import type { Algorithm } from '../rate-limits/limiter-math';
+import type { Algorithm } from '../rate-limits';
 import { periodSeconds, periodTooLong } from '../common/period/period';
 import type { QuotaLimit } from './quota.repository';
 import { quotaLimitSchema, quotaLimitsSchema } from './quota.schemas';

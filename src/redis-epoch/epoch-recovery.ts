@@ -12,11 +12,9 @@ import { DistributedLock } from '../infra/lock/distributed-lock';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
-import { parseMarker } from '../window-store/epoch-marker';
+import { parseMarker, shardOf, windowEndOf } from '../window-store';
 import { type EpochRecord, RedisEpochRepository, WindowToRecover } from './redis-epoch.repository';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { shardOf } from '../window-store/shard';
-import { windowEndOf } from '../window-store/window-math';
 
 /** Members per ZADD / ZMSCORE command. */
 const CHUNK = 1000;

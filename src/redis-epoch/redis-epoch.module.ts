@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LockModule } from '../infra/lock/lock.module';
-import { WindowStoreModule } from '../window-store/window-store.module';
+import { WindowStoreModule } from '../window-store';
 import { EpochRecovery } from './epoch-recovery';
 import { RedisEpoch } from './redis-epoch';
 import { RedisEpochRepository } from './redis-epoch.repository';

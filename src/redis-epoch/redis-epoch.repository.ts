@@ -8,7 +8,7 @@ import {
   RECORD_FIRST_EPOCH_SQL,
   WINDOWS_TO_RECOVER_SQL,
 } from './redis-epoch.sql';
-import type { EpochMarker, LossHorizon } from '../window-store/epoch-marker';
+import type { EpochMarker, LossHorizon } from '../window-store';
 
 /** The redis_epoch row: the epoch Postgres last recorded and the recovery's progress. */
 export interface EpochRecord {

@@ -13,7 +13,7 @@ import { REDIS } from '../infra/redis/redis.tokens';
 import { Metrics } from '../infra/metrics/metrics';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { CLAIM_EPOCH_LUA } from './redis-epoch.lua';
-import { type EpochMarker, lossHorizon, parseMarker } from '../window-store/epoch-marker';
+import { type EpochMarker, lossHorizon, parseMarker } from '../window-store';
 import { type EpochRecord, RedisEpochRepository } from './redis-epoch.repository';
 
 /** A concurrent detector can move the row between our read and our write; then we look again. */

@@ -7,7 +7,7 @@ import { isUuid } from '../common/uuid';
 import { SystemDatabase } from '../infra/database/system-database';
 import { TenantDatabase } from '../infra/database/tenant-database';
 import { tenantScope } from '../infra/database/tenant-scope';
-import { ApiKeysService, CreatedKey } from '../api-keys/api-keys.service';
+import { ApiKeysService, CreatedKey } from '../api-keys';
 import { SCOPES } from '../common/access/scope';
 import { Tenant } from './tenant.entity';
 

@@ -5,7 +5,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import type { AggregationData } from '../window-store/window-hash';
+import type { AggregationData } from '../window-store';
 
 const bigintAsNumber = {
   to: (value: number) => value,

@@ -10,9 +10,8 @@ import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
 import { DistributedLock } from '../infra/lock/distributed-lock';
 import { Metrics } from '../infra/metrics/metrics';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { type DueWindow, WindowIndexes } from '../window-store/window-indexes';
-import { windowEndOf } from '../window-store/window-math';
-import { RedisEpoch } from '../redis-epoch/redis-epoch';
+import { type DueWindow, windowEndOf, WindowIndexes } from '../window-store';
+import { RedisEpoch } from '../redis-epoch';
 import { WindowPublisher } from './window-publisher';
 import { FlushRow, WindowsRepository } from './windows.repository';
 

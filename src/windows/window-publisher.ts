@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { LiveEventInput } from '../live/live-event';
-import { LiveEvents } from '../live/live-events';
+import { type LiveEventInput, LiveEvents } from '../live';
 import { toWindowView, type WindowRow } from './window-view';
 
 /** Called with the rows a flush or recompute committed, before the closer goes on. */

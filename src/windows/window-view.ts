@@ -1,4 +1,4 @@
-import type { AggregationData } from '../window-store/window-hash';
+import type { AggregationData } from '../window-store';
 
 /** A window as the API returns it (DESIGN.md §4). */
 export interface WindowView {

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { LockModule } from '../infra/lock/lock.module';
-import { LiveModule } from '../live/live.module';
-import { RedisEpochModule } from '../redis-epoch/redis-epoch.module';
-import { WindowStoreModule } from '../window-store/window-store.module';
+import { LiveModule } from '../live';
+import { RedisEpochModule } from '../redis-epoch';
+import { WindowStoreModule } from '../window-store';
 import { WindowCloser } from './window-closer';
 import { WindowPublisher } from './window-publisher';
 import { WindowsController } from './windows.controller';

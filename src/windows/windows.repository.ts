@@ -3,7 +3,7 @@ import { SystemDatabase } from '../infra/database/system-database';
 import { TenantDatabase } from '../infra/database/tenant-database';
 import { tenantScope, type TenantScope } from '../infra/database/tenant-scope';
 import type { WindowRef } from '../infra/redis/redis-keys';
-import type { WindowCounters } from '../window-store/window-hash';
+import type { WindowCounters } from '../window-store';
 import type { WindowRow } from './window-view';
 import {
   LIST_CUSTOMER_WINDOWS_SQL,

@@ -1,0 +1,5 @@
+// What other features may import from api-keys/ (the rest is internal; .dependency-cruiser.cjs).
+export { accessTokenSchema, streamTicketSchema } from './api-key.schemas';
+export { ApiKeysModule } from './api-keys.module';
+export { ApiKeysService } from './api-keys.service';
+export type { CreatedKey, KeyState } from './api-keys.service';
