@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { ApiKeyLimitsModule } from './api-key-limits/api-key-limits.module';
 import { AuthModule } from './auth/auth.module';
@@ -11,6 +10,7 @@ import { CustomersModule } from './customers/customers.module';
 import { entities } from './entities';
 import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
+import { JobsModule } from './infra/jobs/jobs.module';
 import { MetricsRegistryModule } from './infra/metrics/metrics-registry.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { IngestionModule } from './ingestion/ingestion.module';
@@ -29,7 +29,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        ScheduleModule.forRoot(),
+        JobsModule,
         MetricsRegistryModule,
         MetricsModule,
         DatabaseModule.forRoot(entities),

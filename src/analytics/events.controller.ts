@@ -1,4 +1,5 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Inject } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
@@ -17,6 +18,7 @@ export class EventsController {
   constructor(
     private readonly analytics: AnalyticsService,
     private readonly context: TenantContext,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -32,6 +34,6 @@ export class EventsController {
   })
   @ProblemResponses(400, 401, 403, 503)
   async list(@Query() query: unknown): Promise<EventsPage> {
-    return this.analytics.events(this.context.scope(), validateEvents(query), Date.now());
+    return this.analytics.events(this.context.scope(), validateEvents(query), this.clock.now());
   }
 }

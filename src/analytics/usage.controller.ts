@@ -1,4 +1,5 @@
-import { Controller, Get, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res, StreamableFile, Inject } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { openApi } from '../common/openapi/json-schema';
@@ -75,6 +76,7 @@ export class UsageController {
   constructor(
     private readonly analytics: AnalyticsService,
     private readonly context: TenantContext,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -90,7 +92,7 @@ export class UsageController {
     const answer = await this.analytics.usage(
       this.context.scope(),
       validateUsage(lists(query)),
-      Date.now(),
+      this.clock.now(),
     );
     return conditionalJson(request, reply, answer);
   }
@@ -111,7 +113,7 @@ export class UsageController {
     const answer = await this.analytics.daily(
       this.context.scope(),
       validateDaily(query),
-      Date.now(),
+      this.clock.now(),
     );
     return conditionalJson(request, reply, answer);
   }
@@ -134,7 +136,11 @@ export class UsageController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const answer = await this.analytics.top(this.context.scope(), validateTop(query), Date.now());
+    const answer = await this.analytics.top(
+      this.context.scope(),
+      validateTop(query),
+      this.clock.now(),
+    );
     return conditionalJson(request, reply, answer);
   }
 
@@ -170,7 +176,7 @@ export class UsageController {
     const answer = await this.analytics.usage(
       this.context.scope(),
       validateUsage(lists(query)),
-      Date.now(),
+      this.clock.now(),
     );
     if (notModified(request, reply, answer, 'csv')) return undefined;
     return new StreamableFile(usageCsv(answer), {

@@ -1,12 +1,8 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Jobs } from '../infra/jobs/jobs';
 import { EventStream } from '../window-store';
 import { EventWriter } from './event-writer';
 
@@ -18,33 +14,30 @@ const ERROR_BACKOFF_MS = 1000;
  * over with XAUTOCLAIM once idle for PERSIST_CLAIM_IDLE_MS.
  */
 @Injectable()
-export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class PersistenceWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger(PersistenceWorker.name);
-  private running = false;
-  private loop?: Promise<void>;
   private lastClaimAt = 0;
   /** Shards whose own pending entries must be retried before reading new ones. */
   private readonly retryPending = new Set<number>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly stream: EventStream,
     private readonly writer: EventWriter,
+    private readonly jobs: Jobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!runsJobs(this.config)) return;
-    for (let shard = 0; shard < this.config.shards; shard++) {
-      await this.stream.ensureGroup(shard);
-      this.retryPending.add(shard);
-    }
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    await this.loop;
+    await this.jobs.loop(
+      () => this.pass(),
+      async () => {
+        for (let shard = 0; shard < this.config.shards; shard++) {
+          await this.stream.ensureGroup(shard);
+          this.retryPending.add(shard);
+        }
+      },
+    );
   }
 
   /**
@@ -53,8 +46,8 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
    * events written.
    */
   async drainOnce(): Promise<number> {
-    const claim = Date.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2;
-    if (claim) this.lastClaimAt = Date.now();
+    const claim = this.clock.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2;
+    if (claim) this.lastClaimAt = this.clock.now();
     const { batches, drained, epochId } = await this.stream.read(this.retryPending, claim);
     // A shard re-read from its start is done with its own pending entries once drained.
     for (const shard of drained) this.retryPending.delete(shard);
@@ -65,16 +58,15 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
     return written;
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        const written = await this.drainOnce();
-        if (written === 0) await sleep(this.config.persistence.idleDelayMs);
-      } catch (error) {
-        this.logger.warn(`persisting failed, will retry: ${(error as Error).message}`);
-        for (let shard = 0; shard < this.config.shards; shard++) this.retryPending.add(shard);
-        await sleep(ERROR_BACKOFF_MS);
-      }
+  /** One drain, then a pause when there was nothing to do or it failed. */
+  private async pass(): Promise<void> {
+    try {
+      const written = await this.drainOnce();
+      if (written === 0) await sleep(this.config.persistence.idleDelayMs);
+    } catch (error) {
+      this.logger.warn(`persisting failed, will retry: ${(error as Error).message}`);
+      for (let shard = 0; shard < this.config.shards; shard++) this.retryPending.add(shard);
+      await sleep(ERROR_BACKOFF_MS);
     }
   }
 }

@@ -5,9 +5,11 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Jobs } from '../infra/jobs/jobs';
 import { DistributedLock } from '../infra/lock/distributed-lock';
 import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
@@ -34,25 +36,24 @@ export class EpochRecovery implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger(EpochRecovery.name);
   private readonly stopping = new AbortController();
   private running?: Promise<void>;
-  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly layout: WindowKeys,
     private readonly repository: RedisEpochRepository,
     private readonly lock: DistributedLock,
     private readonly metrics: Metrics,
+    private readonly jobs: Jobs,
   ) {}
 
-  onApplicationBootstrap(): void {
-    if (!runsJobs(this.config)) return;
-    this.timer = setInterval(() => void this.tick(), this.config.redisEpochCheckMs);
-    this.timer.unref();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.every('epoch-recovery', this.config.redisEpochCheckMs, () => this.tick());
   }
 
+  /** A recovery in progress stops at its next step. */
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
     this.stopping.abort();
     await this.running;
   }
@@ -79,7 +80,7 @@ export class EpochRecovery implements OnApplicationBootstrap, BeforeApplicationS
     // Read again under the lock: another instance may have finished meanwhile.
     const record = await this.repository.current();
     if (!record || !isPending(record)) return;
-    const startedAt = Date.now();
+    const startedAt = this.clock.now();
     const windows =
       record.recoverFromMs === null || record.ownedBeforeMs === null
         ? []
@@ -96,7 +97,7 @@ export class EpochRecovery implements OnApplicationBootstrap, BeforeApplicationS
       this.metrics.redisRecoveryPending.set(0);
       this.logger.log(
         `recovered from the Redis data loss: ${windows.length} windows recomputed from raw ` +
-          `events in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+          `events in ${((this.clock.now() - startedAt) / 1000).toFixed(1)} s`,
       );
     }
   }
@@ -109,7 +110,7 @@ export class EpochRecovery implements OnApplicationBootstrap, BeforeApplicationS
    */
   private async request(windows: WindowToRecover[]): Promise<Requests> {
     const { ms, graceMs } = this.config.window;
-    const now = Date.now();
+    const now = this.clock.now();
     const wanted = new Map<number, [member: string, score: number][]>();
     for (const w of windows) {
       const shard = shardOf(w.tenantId, w.customerId, this.config.shards);

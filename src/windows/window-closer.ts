@@ -1,12 +1,7 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Jobs } from '../infra/jobs/jobs';
 import { DistributedLock } from '../infra/lock/distributed-lock';
 import { Metrics } from '../infra/metrics/metrics';
 import { WindowKeys } from '../infra/redis/redis-keys';
@@ -26,34 +21,26 @@ const FAILURE_BACKOFF_MS = 1000;
  * flushed only while Redis holds the epoch this instance knows (RedisEpoch).
  */
 @Injectable()
-export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WindowCloser implements OnApplicationBootstrap {
   private readonly logger = new Logger(WindowCloser.name);
   private running?: Promise<void>;
   private resumeAtMs = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly indexes: WindowIndexes,
     private readonly keys: WindowKeys,
     private readonly lock: DistributedLock,
     private readonly windows: WindowsRepository,
     private readonly publisher: WindowPublisher,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly jobs: Jobs,
     private readonly metrics: Metrics,
     private readonly epoch: RedisEpoch,
   ) {}
 
-  onApplicationBootstrap(): void {
-    if (!runsJobs(this.config)) return;
-    const timer = setInterval(() => void this.tick(), this.config.closer.intervalMs);
-    this.scheduler.addInterval('window-closer', timer);
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('interval', 'window-closer')) {
-      this.scheduler.deleteInterval('window-closer');
-    }
-    await this.running;
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.every('window-closer', this.config.closer.intervalMs, () => this.tick());
   }
 
   /**
@@ -62,11 +49,11 @@ export class WindowCloser implements OnApplicationBootstrap, BeforeApplicationSh
    * second, whatever CLOSER_INTERVAL_MS is, and the closer resumes by itself.
    */
   async tick(): Promise<void> {
-    if (this.running || Date.now() < this.resumeAtMs) return;
+    if (this.running || this.clock.now() < this.resumeAtMs) return;
     this.running = this.closeAll()
       .catch((error: Error) => {
         this.logger.warn(`closer pass failed: ${error.message}`);
-        this.resumeAtMs = Date.now() + FAILURE_BACKOFF_MS;
+        this.resumeAtMs = this.clock.now() + FAILURE_BACKOFF_MS;
       })
       .finally(() => (this.running = undefined));
     await this.running;

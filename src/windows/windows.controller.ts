@@ -1,4 +1,5 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Inject } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
@@ -16,6 +17,7 @@ export class WindowsController {
   constructor(
     private readonly windows: WindowsService,
     private readonly context: TenantContext,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -33,6 +35,6 @@ export class WindowsController {
   @ApiOkResponse({ schema: openApi(windowPageSchema) })
   @ProblemResponses(400, 401, 403)
   async list(@Query() query: unknown): Promise<WindowPage> {
-    return this.windows.list(this.context.scope(), validateListQuery(query), Date.now());
+    return this.windows.list(this.context.scope(), validateListQuery(query), this.clock.now());
   }
 }
