@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Query,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBody,
   ApiNoContentResponse,
@@ -28,7 +17,7 @@ import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
 import { customerParam, CustomersService } from '../customers';
 import { type Metric, METRICS } from './metric';
-import { QuotaExceeded, QuotaExceededFilter } from './quota-exceeded';
+import { QuotaExceeded } from './quota-exceeded';
 import { decisionView, DecisionView, exceededView, limitViews, LimitView } from './quota-views';
 import {
   consumeBodySchema,
@@ -77,7 +66,6 @@ export class QuotaUsageController {
   @RequireScope('ingest')
   @CountsEvents()
   @ChargesKeyInHandler()
-  @UseFilters(QuotaExceededFilter)
   @ApiBody({ schema: openApi(consumeBodySchema) })
   @ApiOkResponse({ schema: openApi(consumeResultSchema), headers: consumeHeaderDocs })
   @ApiResponse({
