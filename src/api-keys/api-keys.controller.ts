@@ -20,7 +20,6 @@ import {
 import { openApi } from '../common/openapi/json-schema';
 import { ProblemResponses } from '../common/openapi/problem-responses';
 import { validateBody } from '../common/validation/validate-body';
-import type { ApiKey } from './api-key.entity';
 import {
   apiKeyListSchema,
   apiKeySchema,
@@ -32,7 +31,8 @@ import { ApiKeysService } from './api-keys.service';
 import { RequireScope } from '../common/access/auth.decorators';
 import type { Scope } from '../common/access/scope';
 import { TenantContext } from '../common/access/tenant-context';
-import { keyRateLimitsView, type KeyRateLimitsBody, toKeyRateLimits } from './key-rate-limits';
+import { createdKeyView, keyView } from './api-key-view';
+import { type KeyRateLimitsBody, toKeyRateLimits } from './key-rate-limits';
 
 const validateCreate = validateBody<{
   name: string;
@@ -66,11 +66,7 @@ export class ApiKeysController {
       scopes,
       toKeyRateLimits(rateLimits, '/rateLimits'),
     );
-    return {
-      ...created,
-      rateLimits: keyRateLimitsView(created.rateLimits),
-      createdAt: created.createdAt.toISOString(),
-    };
+    return createdKeyView(created);
   }
 
   @Get()
@@ -113,17 +109,4 @@ export class ApiKeysController {
   async revoke(@Param('id') id: string): Promise<void> {
     await this.keys.revoke(this.context.scope(), id);
   }
-}
-
-function keyView(k: ApiKey) {
-  return {
-    id: k.id,
-    name: k.name,
-    prefix: k.prefix,
-    scopes: k.scopes,
-    rateLimits: keyRateLimitsView(k.rateLimits),
-    createdAt: k.createdAt.toISOString(),
-    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-    revokedAt: k.revokedAt?.toISOString() ?? null,
-  };
 }

@@ -19,6 +19,7 @@ import {
   tenantSchema,
   updateTenantSchema,
 } from './tenant.schemas';
+import { firstKeyView } from '../api-keys';
 import { toTenantView, TenantView } from './tenant-view';
 import { TenantChanges, TenantsService } from './tenants.service';
 
@@ -48,7 +49,7 @@ export class TenantsController {
     const { tenant, apiKey } = await this.tenants.create(name.trim());
     return {
       tenant: toTenantView(tenant),
-      apiKey: { id: apiKey.id, key: apiKey.key, prefix: apiKey.prefix, scopes: apiKey.scopes },
+      apiKey: firstKeyView(apiKey),
     };
   }
 
