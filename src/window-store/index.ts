@@ -5,7 +5,7 @@ export { EventStream } from './event-stream';
 export { groupByShard, shardOf } from './shard';
 export type { AggregationData, WindowCounters } from './window-hash';
 export { WindowIndexes } from './window-indexes';
-export type { DueWindow } from './window-indexes';
+export type { DueWindow, RecomputeTracking } from './window-indexes';
 export { isBeyondLateness, windowEndOf, windowStartOf } from './window-math';
 export { WindowReads } from './window-reads';
 export type { CustomerWindow, TenantOpenOptions } from './window-reads';

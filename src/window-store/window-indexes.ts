@@ -24,6 +24,15 @@ export interface RequestedWindow {
   score: string;
 }
 
+/** Commands per MULTI when tracking requests: bounded, so one transaction stays short. */
+const CHUNK = 1000;
+
+/**
+ * Recompute requests made to be waited for: per shard, each window's member in the index
+ * and the score it had once requested. Opaque outside the window store.
+ */
+export type RecomputeTracking = Map<number, Map<string, number>>;
+
 /** A recompute to request: the window (its shard if known), and from when it may run (ms). */
 export interface RecomputeRequest {
   tenantId: string;
@@ -148,6 +157,63 @@ export class WindowIndexes {
     await execAll(pipeline);
   }
 
+  /**
+   * Requests to wait for (the recovery after a Redis data loss): GT keeps a later request
+   * already there, and the score read back in the same transaction is the one to wait for.
+   */
+  async requestRecomputeTracked(requests: RecomputeRequest[]): Promise<RecomputeTracking> {
+    const wanted = new Map<number, [member: string, score: number][]>();
+    for (const { atMs, tenantId, customerId, windowStartMs, ...known } of requests) {
+      const shard = known.shard ?? shardOf(tenantId, customerId, this.config.shards);
+      const members = wanted.get(shard) ?? [];
+      members.push([this.keys.windowKey({ shard, tenantId, customerId, windowStartMs }), atMs]);
+      wanted.set(shard, members);
+    }
+    const tracking: RecomputeTracking = new Map();
+    for (const [shard, members] of wanted) {
+      const index = this.keys.recomputeIndex(shard);
+      const requested = new Map<string, number>();
+      for (const chunk of chunks(members)) {
+        const [, scores] = (await execAll(
+          this.redis
+            .multi()
+            .zadd(index, 'GT', ...chunk.flatMap(([member, score]) => [score, member]))
+            .zmscore(index, ...chunk.map(([member]) => member)),
+        )) as [number, string[]];
+        chunk.forEach(([member], i) => requested.set(member, Number(scores[i])));
+      }
+      tracking.set(shard, requested);
+    }
+    return tracking;
+  }
+
+  /**
+   * Drops from `tracking` the requests the closer has done (gone from the index, or
+   * replaced by a newer one, which is the writer's to wait for), in one transaction with
+   * the epoch marker, whose raw value is returned: requests that vanished because Redis
+   * lost its data again do not count as done.
+   */
+  async pruneDone(tracking: RecomputeTracking): Promise<string | null> {
+    const tx = this.redis.multi();
+    const asked: [number, string, number][] = [];
+    for (const [shard, members] of tracking) {
+      for (const chunk of chunks([...members])) {
+        tx.zmscore(this.keys.recomputeIndex(shard), ...chunk.map(([member]) => member));
+        chunk.forEach(([member, score]) => asked.push([shard, member, score]));
+      }
+    }
+    tx.get(this.keys.epochMarker());
+    const replies = await execAll(tx);
+    const marker = replies.pop() as string | null;
+    const scores = (replies as (string | null)[][]).flat();
+    asked.forEach(([shard, member, score], i) => {
+      const now = scores[i];
+      if (now === null || Number(now) > score) tracking.get(shard)!.delete(member);
+    });
+    for (const [shard, members] of tracking) if (members.size === 0) tracking.delete(shard);
+    return marker;
+  }
+
   /** Up to `limit` windows of the shard whose recompute may run at `nowMs`. */
   async requested(shard: number, nowMs: number, limit: number): Promise<RequestedWindow[]> {
     const withScores = await this.redis.zrangebyscore(
@@ -179,4 +245,10 @@ export class WindowIndexes {
   private dueBound(nowMs: number): number {
     return latestDueEnd(nowMs, this.config.window.graceMs);
   }
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
 }
