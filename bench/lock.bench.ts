@@ -18,7 +18,7 @@ import { WindowCloser } from '../src/windows/window-closer';
 import { createApp, shutdown } from '../src/bootstrap';
 import { loadConfig } from '../src/config/load-config';
 import { IngestionService } from '../src/ingestion/ingestion.service';
-import type { MeteringEvent } from '../src/ingestion/metering-event';
+import type { MeteringEvent } from '../src/window-store/metering-event';
 import { Metrics } from '../src/infra/metrics/metrics';
 import { TenantsService } from '../src/tenants/tenants.service';
 import { BENCH_APP_ENV } from './in-process-env';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
-import type { StreamedEvent } from '../src/ingestion/metering-event';
+import type { StreamedEvent } from '../src/window-store/metering-event';
 import { SYSTEM_DB_ROLE } from '../src/infra/database/data-source';
 import { batchJson, type StreamEntry } from '../src/persistence/event-writer';
 import {

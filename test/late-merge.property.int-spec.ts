@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { WindowCloser } from '../src/windows/window-closer';
 import { IngestionService } from '../src/ingestion/ingestion.service';
-import type { MeteringEvent } from '../src/ingestion/metering-event';
+import type { MeteringEvent } from '../src/window-store/metering-event';
 import { TenantsService } from '../src/tenants/tenants.service';
 import { TestStack } from './support/harness';
 

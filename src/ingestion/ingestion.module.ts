@@ -6,7 +6,7 @@ import { SpoolModule } from '../infra/spool/spool.module';
 import { AuthModule } from '../auth';
 import { EventValidator } from './event-validator';
 import { IngestBatcher } from './ingest-batcher';
-import { IngestScript } from './ingest-script';
+import { IngestScript } from '../window-store/ingest-script';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 import { SpoolFallback } from './spool-fallback';

@@ -8,7 +8,7 @@ import { Metrics } from '../infra/metrics/metrics';
 import type { StreamBacklog } from '../persistence/stream-backlog';
 import type { IngestBatcher } from './ingest-batcher';
 import { IngestionService } from './ingestion.service';
-import { IngestOutcome, type MeteringEvent } from './metering-event';
+import { IngestOutcome, type MeteringEvent } from '../window-store/metering-event';
 import type { UsageFeed } from '../live/usage-feed';
 import { SpoolFallback } from './spool-fallback';
 import { decodeSpooled } from './spooled-request';

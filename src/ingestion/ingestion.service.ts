@@ -6,9 +6,9 @@ import { UsageFeed } from '../live';
 import { Metrics } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
-import { classifyIngestFailure } from './ingest-failure';
-import { checkEvents } from './ingest-script';
-import { IngestOutcome, MeteringEvent } from './metering-event';
+import { classifyIngestFailure } from '../window-store/ingest-failure';
+import { checkEvents } from '../window-store/ingest-script';
+import { IngestOutcome, MeteringEvent } from '../window-store/metering-event';
 import { SpoolFallback } from './spool-fallback';
 
 export interface IngestResult {

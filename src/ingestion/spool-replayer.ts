@@ -14,7 +14,7 @@ import { type SegmentRef, Spool } from '../infra/spool/spool';
 import { Metrics, type SpoolReplayOutcome } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
-import { IngestOutcome } from './metering-event';
+import { IngestOutcome } from '../window-store/metering-event';
 import { decodeSpooled, type SpooledRequest } from './spooled-request';
 
 const PASS_INTERVAL_MS = 1000;
