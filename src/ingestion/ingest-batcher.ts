@@ -1,9 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Metrics } from '../infra/metrics/metrics';
-import { classifyIngestFailure } from '../window-store/ingest-failure';
-import { IngestScript } from '../window-store/ingest-script';
-import { IngestOutcome, MeteringEvent } from '../window-store/metering-event';
+import {
+  classifyIngestFailure,
+  IngestOutcome,
+  IngestScript,
+  type MeteringEvent,
+} from '../window-store';
 
 interface Waiter {
   events: MeteringEvent[];

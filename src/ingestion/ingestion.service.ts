@@ -1,14 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { groupByShard } from '../window-store';
+import {
+  checkEvents,
+  classifyIngestFailure,
+  groupByShard,
+  IngestOutcome,
+  type MeteringEvent,
+} from '../window-store';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { UsageFeed } from '../live';
 import { Metrics } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
-import { classifyIngestFailure } from '../window-store/ingest-failure';
-import { checkEvents } from '../window-store/ingest-script';
-import { IngestOutcome, MeteringEvent } from '../window-store/metering-event';
 import { SpoolFallback } from './spool-fallback';
 
 export interface IngestResult {

@@ -5,7 +5,7 @@ import { isConnectionLost, isDisconnected } from '../infra/redis/connection-lost
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Spool, SpoolFullError } from '../infra/spool/spool';
 import { Metrics } from '../infra/metrics/metrics';
-import type { MeteringEvent } from '../window-store/metering-event';
+import type { MeteringEvent } from '../window-store';
 import { encodeSpooled } from './spooled-request';
 
 /**

@@ -6,7 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { groupByShard } from '../window-store';
+import { groupByShard, IngestOutcome } from '../window-store';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { isDisconnected } from '../infra/redis/connection-lost';
 import { REDIS } from '../infra/redis/redis.tokens';
@@ -14,7 +14,6 @@ import { type SegmentRef, Spool } from '../infra/spool/spool';
 import { Metrics, type SpoolReplayOutcome } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
-import { IngestOutcome } from '../window-store/metering-event';
 import { decodeSpooled, type SpooledRequest } from './spooled-request';
 
 const PASS_INTERVAL_MS = 1000;

@@ -10,3 +10,7 @@ export { isBeyondLateness, windowEndOf, windowStartOf } from './window-math';
 export { WindowReads } from './window-reads';
 export type { CustomerWindow, TenantOpenOptions } from './window-reads';
 export { WindowStoreModule } from './window-store.module';
+export { classifyIngestFailure } from './ingest-failure';
+export { IngestScript, checkEvents } from './ingest-script';
+export { IngestOutcome } from './metering-event';
+export type { MeteringEvent } from './metering-event';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { WindowKeys } from '../infra/redis/redis-keys';
-import { windowEndOf, windowStartOf } from './';
+import { windowEndOf, windowStartOf } from './window-math';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';

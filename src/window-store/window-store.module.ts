@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { EventStream } from './event-stream';
+import { IngestScript } from './ingest-script';
 import { WindowIndexes } from './window-indexes';
 import { WindowReads } from './window-reads';
 
@@ -20,7 +21,8 @@ import { WindowReads } from './window-reads';
     WindowIndexes,
     EventStream,
     WindowReads,
+    IngestScript,
   ],
-  exports: [WindowKeys, WindowIndexes, EventStream, WindowReads],
+  exports: [WindowKeys, WindowIndexes, EventStream, WindowReads, IngestScript],
 })
 export class WindowStoreModule {}
