@@ -1,7 +1,7 @@
 import { fastifyRequestContext } from '@fastify/request-context';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -9,6 +9,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { answerClientError, answerFrameworkError } from './common/errors/unrouted-errors';
 import { parseJsonBodies } from './common/http/json-body';
+import { buildOpenApiDocument, withExampleTimes } from './common/openapi/document';
 import { addSecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
@@ -131,28 +132,8 @@ function logRequests(app: NestFastifyApplication): void {
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Tally')
-      .setDescription('Real-time API metering and aggregation. Errors are RFC 9457 problem+json.')
-      .setVersion('1')
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
-      .addBearerAuth(
-        { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'POST /v1/auth/token' },
-        'bearer',
-      )
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' }, 'adminToken')
-      .addApiKey(
-        {
-          type: 'apiKey',
-          in: 'query',
-          name: 'ticket',
-          description: 'Single use, from POST /v1/auth/stream-ticket; GET /v1/stream only',
-        },
-        'streamTicket',
-      )
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    patchDocumentOnRequest: (_request, _reply, document) => withExampleTimes(document, new Date()),
+  });
 }
