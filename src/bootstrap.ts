@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { answerClientError, answerFrameworkError } from './common/errors/unrouted-errors';
+import { allowCrossOrigin } from './common/http/cors';
 import { parseJsonBodies } from './common/http/json-body';
 import { buildOpenApiDocument, withExampleTimes } from './common/openapi/document';
 import { addSecurityHeaders, securityHeaders } from './common/http/security-headers';
@@ -72,6 +73,7 @@ export async function createApp(
   adapter.getInstance().addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  if (config.http.corsOrigins) allowCrossOrigin(adapter.getInstance(), config.http.corsOrigins);
   parseJsonBodies(adapter.getInstance());
   addSecurityHeaders(adapter.getInstance(), headers);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
