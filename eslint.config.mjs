@@ -10,6 +10,8 @@ export default tseslint.config(
       'node_modules/',
       'load/',
       'openapi/',
+      // A preload script (node --require), plain CommonJS outside the TypeScript project.
+      'test/support/*.cjs',
       '*.mjs',
       '*.js',
       'scripts/*.mjs',

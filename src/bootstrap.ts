@@ -22,6 +22,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface AppOptions {
   /** Where the JSON log lines go instead of stdout (tests read them). */
   logDestination?: DestinationStream;
+  /** Fields for every log line, from the active trace (src/common/tracing); none when off. */
+  logFields?: () => object;
 }
 
 /** Builds the application (not yet listening); shared by main.ts, tests and the benchmark. */
@@ -29,7 +31,7 @@ export async function createApp(
   config: AppConfig,
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const logger = createRootLogger(config, options.logDestination);
+  const logger = createRootLogger(config, options.logDestination, options.logFields);
   const headers = securityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
