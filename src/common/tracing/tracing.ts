@@ -1,7 +1,11 @@
-import { trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { AppConfig } from '../../config/app-config';
 
 export interface Tracing {
@@ -15,20 +19,32 @@ export interface Tracing {
 const UNTRACED = /^\/(health|metrics)(\/|\?|$)/;
 
 /**
- * OpenTelemetry tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set: the Node SDK with one
- * server span per HTTP request, its parent taken from an incoming `traceparent` (W3C
- * Trace Context, the SDK's default propagator), exported over OTLP/HTTP (JSON) in
- * batches. Traces only: the SDK's metric and log exporters stay off (Prometheus and
- * pino already carry those). main.ts imports this module only when tracing is on, and
- * before anything loads `node:http`, so that the instrumentation sees it; with tracing
- * off no OpenTelemetry SDK code is loaded at all.
+ * OpenTelemetry tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set: the SDK's tracer
+ * provider with one server span per HTTP request (the HTTP instrumentation), its parent
+ * taken from an incoming `traceparent` (W3C Trace Context), exported over OTLP/HTTP in
+ * batches, the active span carried across awaits by AsyncLocalStorage. The same parts
+ * `@opentelemetry/sdk-node` wires, without it: it depends on every exporter, gRPC's among
+ * them, which the runtime image must not carry (scripts/install-deps.sh), and traces are
+ * all we send (Prometheus and the JSON logs are the rest). main.ts imports this module
+ * only when tracing is on, and before anything loads `node:http`, so that the
+ * instrumentation sees it; with tracing off no OpenTelemetry SDK code is loaded at all.
  */
 export function startTracing(settings: NonNullable<AppConfig['tracing']>): Tracing {
-  const sdk = new NodeSDK({
-    serviceName: settings.serviceName,
-    traceExporter: new OTLPTraceExporter({
-      url: `${settings.endpoint.replace(/\/$/, '')}/v1/traces`,
-    }),
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({
+          url: `${settings.endpoint.replace(/\/$/, '')}/v1/traces`,
+        }),
+      }),
+    ],
+  });
+  trace.setGlobalTracerProvider(provider);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  registerInstrumentations({
+    tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED.test(request.url ?? ''),
@@ -36,10 +52,7 @@ export function startTracing(settings: NonNullable<AppConfig['tracing']>): Traci
         ignoreOutgoingRequestHook: () => true,
       }),
     ],
-    metricReaders: [],
-    logRecordProcessors: [],
   });
-  sdk.start();
   return {
     logFields() {
       const span = trace.getActiveSpan();
@@ -47,6 +60,6 @@ export function startTracing(settings: NonNullable<AppConfig['tracing']>): Traci
       const { traceId, spanId } = span.spanContext();
       return { traceId, spanId };
     },
-    shutdown: () => sdk.shutdown(),
+    shutdown: () => provider.shutdown(),
   };
 }
