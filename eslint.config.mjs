@@ -3,7 +3,20 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'load/', '*.mjs', '*.js', 'scripts/*.mjs'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'node_modules/',
+      'load/',
+      'openapi/',
+      // A preload script (node --require), plain CommonJS outside the TypeScript project.
+      'test/support/*.cjs',
+      '*.mjs',
+      '*.js',
+      'scripts/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

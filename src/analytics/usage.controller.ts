@@ -1,8 +1,8 @@
 import { Controller, Get, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
 import { RequireScope } from '../tenancy/auth.decorators';
 import { TenantContext } from '../tenancy/tenant-context';
@@ -79,9 +79,17 @@ export class UsageController {
 
   @Get()
   @RequireScope('read')
+  @Endpoint({
+    id: 'getUsage',
+    summary: 'Usage over time',
+    description:
+      'Calls, tokens and latency per bucket (minute to month, in a time zone), optionally ' +
+      'grouped by customer, endpoint or model and filtered; open windows included.',
+    access: 'key',
+    problems: [400],
+  })
   @UsageQueries()
-  @ApiOkResponse({ description: CACHING, schema: openApi(usageAnswerSchema) })
-  @ProblemResponses(400, 401, 403, 503)
+  @ApiOkResponse({ description: CACHING, schema: namedSchema('UsageReport', usageAnswerSchema) })
   async usage(
     @Query() query: unknown,
     @Req() request: FastifyRequest,
@@ -97,12 +105,19 @@ export class UsageController {
 
   @Get('daily')
   @RequireScope('read')
+  @Endpoint({
+    id: 'getDailyUsage',
+    summary: 'Usage per customer per day, last 7 days',
+    description:
+      'Calls and tokens per customer per day: today (in the time zone) and the 6 before.',
+    access: 'key',
+    problems: [400],
+  })
   @ApiQuery({ name: 'timezone', required: false, description: 'IANA name, default UTC' })
   @ApiOkResponse({
     description: `Calls and tokens per customer per day: today (in the time zone) and the 6 days before. ${CACHING}`,
-    schema: openApi(dailyAnswerSchema),
+    schema: namedSchema('DailyUsage', dailyAnswerSchema),
   })
-  @ProblemResponses(400, 401, 403, 503)
   async daily(
     @Query() query: unknown,
     @Req() request: FastifyRequest,
@@ -118,6 +133,13 @@ export class UsageController {
 
   @Get('top')
   @RequireScope('read')
+  @Endpoint({
+    id: 'getTopUsage',
+    summary: 'Top customers, endpoints or models',
+    description: 'The largest by calls or tokens over the last hours (whole UTC hours).',
+    access: 'key',
+    problems: [400],
+  })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 3 } })
   @ApiQuery({
     name: 'hours',
@@ -127,8 +149,7 @@ export class UsageController {
   })
   @ApiQuery({ name: 'by', required: false, enum: ['calls', 'tokens'] })
   @ApiQuery({ name: 'dimension', required: false, enum: ['customer', 'endpoint', 'model'] })
-  @ApiOkResponse({ description: CACHING, schema: openApi(topAnswerSchema) })
-  @ProblemResponses(400, 401, 403, 503)
+  @ApiOkResponse({ description: CACHING, schema: namedSchema('TopUsage', topAnswerSchema) })
   async top(
     @Query() query: unknown,
     @Req() request: FastifyRequest,
@@ -141,12 +162,18 @@ export class UsageController {
   @Get('live')
   @RequireScope('read')
   @ApiQuery({ name: 'customerId', required: false })
+  @Endpoint({
+    id: 'getLiveUsage',
+    summary: 'Usage not yet flushed',
+    description: 'The windows still open in Redis, per customer; 503 while Redis is unreachable.',
+    access: 'key',
+    problems: [400],
+  })
   @ApiOkResponse({
     description:
       'The windows still open in Redis (counts not yet flushed to Postgres), per customer.',
-    schema: openApi(liveAnswerSchema),
+    schema: namedSchema('LiveUsage', liveAnswerSchema),
   })
-  @ProblemResponses(400, 401, 403, 503)
   async live(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { customerId } = validateLive(query);
     void reply.header('Cache-Control', 'no-store');
@@ -155,13 +182,20 @@ export class UsageController {
 
   @Get('export')
   @RequireScope('read')
+  @Endpoint({
+    id: 'exportUsage',
+    summary: 'Usage over time as CSV',
+    description:
+      'The answer of GET /v1/usage as a streamed CSV file, for spreadsheets and billing.',
+    access: 'key',
+    problems: [400],
+  })
   @UsageQueries()
   @ApiProduces('text/csv')
   @ApiOkResponse({
     description: `GET /v1/usage as CSV, streamed: bucket_start, bucket_end, the groups asked for, then the measures. ${CACHING}`,
     content: { 'text/csv': { schema: { type: 'string' } } },
   })
-  @ProblemResponses(400, 401, 403, 503)
   async export(
     @Query() query: unknown,
     @Req() request: FastifyRequest,

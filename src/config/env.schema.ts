@@ -99,6 +99,9 @@ export const envSchema = {
     UNKNOWN_KEY_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
     HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
     TRUST_PROXY: { type: 'string', minLength: 1 },
+    CORS_ORIGINS: { type: 'string', minLength: 1 },
+    OTEL_EXPORTER_OTLP_ENDPOINT: { type: 'string', pattern: '^https?://' },
+    OTEL_SERVICE_NAME: { type: 'string', minLength: 1, default: 'tally' },
   },
 } as const;
 
