@@ -1,21 +1,32 @@
 /**
  * One call per shard batch, atomic. KEYS: stream, open index, then for each window its
- * hash and its dedup set. ARGV: grace ms, max lateness ms, retention margin ms, window
- * count, then per window: end ms, event count, and per event 8 values (eventId, tokens,
- * input, output, latency or -1, endpoint, model or '', the event as stream JSON).
+ * hash, its dedup root and its legacy dedup set. ARGV: grace ms, max lateness ms,
+ * retention margin ms, window count, then per window: end ms, event count, and per event
+ * 8 values (dedup member, tokens, input, output, latency or -1, endpoint, model or '',
+ * the event as stream JSON).
  *
- * Dedup is one SADD per event; the events that prove new are summed in Lua so each
- * window hash gets one set of HINCRBYs per batch, and the whole batch is one XADD.
- * Time comes from Redis so every instance judges lateness by the same clock. Events
- * past max lateness skip Redis counting and only go to the stream: Postgres owns
- * their window (the persistence worker asks for a recompute).
+ * Dedup is exact and costs about 20 bytes of Redis per event (docs/consistency.md): each
+ * member (src/ingestion/dedup-member.ts: a 2-byte hash, then the packed eventId) goes
+ * into one of the window's small hashes, which Redis keeps as listpacks (about 20 bytes
+ * an entry, against about 80 for a member of a hashtable SET). Level L has 2^L buckets
+ * and takes the window's members numbered T*(2^L - 1) up to T*(2^(L+1) - 1), T per
+ * bucket on average, well under hash-max-listpack-entries' default of 128; the hash
+ * picks the bucket. A member is new if no bucket of levels 0..current holds it (and the
+ * window's legacy SET, while one exists from before this layout). The root (level 0)
+ * also counts the members, in the field '' (no member is empty).
+ *
+ * The events that prove new are summed in Lua so each window hash gets one set of
+ * HINCRBYs per batch, and the whole batch is one XADD. Time comes from Redis so every
+ * instance judges lateness by the same clock. Events past max lateness skip Redis
+ * counting and only go to the stream: Postgres owns their window (the persistence
+ * worker asks for a recompute).
  *
  * Redis does not roll a script back: a command that fails halfway leaves the writes
  * before it. So a first pass reads every argument before the first write — numbers
  * that are whole and within range (counts >= 0, latency >= -1, sums a double holds
- * exactly), ids and JSON non-empty, the counts of keys and arguments as the window
- * count says — and answers TALLY_BADARG, having written nothing, if one is not.
- * Returns one outcome per event, in order (see IngestOutcome).
+ * exactly), members of at least 3 bytes, ids and JSON non-empty, the counts of keys and
+ * arguments as the window count says — and answers TALLY_BADARG, having written
+ * nothing, if one is not. Returns one outcome per event, in order (see IngestOutcome).
  */
 export const INGEST_LUA = `
 local MAXINT = 9007199254740991
@@ -35,7 +46,7 @@ if grace == nil or not (grace >= 0 and grace <= MAXINT) or maxLate == nil or mar
     or nw == nil then
   return bad('settings')
 end
-if #KEYS ~= 2 + 2 * nw then return bad('key count') end
+if #KEYS ~= 2 + 3 * nw then return bad('key count') end
 local a = 5
 for w = 1, nw do
   local n = whole(ARGV[a + 1], 1)
@@ -47,7 +58,7 @@ for w = 1, nw do
   for i = 1, n do
     local tk, ti, to, l = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
       tonumber(ARGV[a + 4])
-    if not (tk and ti and to and l and ARGV[a + 7]) or ARGV[a] == '' or ARGV[a + 5] == ''
+    if not (tk and ti and to and l and ARGV[a + 7]) or #ARGV[a] < 3 or ARGV[a + 5] == ''
         or ARGV[a + 7] == '' or tk % 1 ~= 0 or ti % 1 ~= 0 or to % 1 ~= 0 or l % 1 ~= 0
         or tk < 0 or ti < 0 or to < 0 or l < -1 then
       return bad('event ' .. i .. ' of window ' .. w)
@@ -62,14 +73,35 @@ for w = 1, nw do
 end
 if a - 1 ~= #ARGV then return bad('argument count') end
 
+local T, TOP = 64, 16
+local POW = {}
+for l = 0, TOP do POW[l] = 2 ^ l end
+local function bucket(root, l, h)
+  if l == 0 then return root end
+  return root .. ':' .. l .. ':' .. (h % POW[l])
+end
+local function levelOf(count, l)
+  while l < TOP and count >= T * (POW[l + 1] - 1) do l = l + 1 end
+  return l
+end
+-- The eventId a member packs (dedup-member.ts), as the legacy SET held it.
+local function unpacked(m)
+  if #m == 18 then
+    return string.format('%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x',
+      string.byte(m, 3, 18))
+  elseif #m > 18 then
+    return string.sub(m, 3, -2)
+  end
+  return string.sub(m, 3)
+end
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 a = 5
 local out = {}
 local fresh = {}
 for w = 1, nw do
-  local hkey = KEYS[1 + 2 * w]
-  local dkey = KEYS[2 + 2 * w]
+  local hkey, dkey, okey = KEYS[3 * w], KEYS[3 * w + 1], KEYS[3 * w + 2]
   local wend = tonumber(ARGV[a])
   local n = tonumber(ARGV[a + 1])
   a = a + 2
@@ -82,8 +114,25 @@ for w = 1, nw do
   else
     local calls, tokens, tin, tout, lat, latn = 0, 0, 0, 0, 0, 0
     local ep, md = {}, {}
+    local members = tonumber(redis.call('HGET', dkey, '')) or 0
+    local level = levelOf(members, 0)
+    local legacy = redis.call('EXISTS', okey) == 1
+    local touched = {}
     for i = 1, n do
-      if redis.call('SADD', dkey, ARGV[a]) == 1 then
+      local member = ARGV[a]
+      local h = string.byte(member, 1) * 256 + string.byte(member, 2)
+      local seen = legacy and redis.call('SISMEMBER', okey, unpacked(member)) == 1
+      local lv = 0
+      while not seen and lv <= level do
+        seen = redis.call('HEXISTS', bucket(dkey, lv, h), member) == 1
+        lv = lv + 1
+      end
+      if not seen then
+        local key = bucket(dkey, level, h)
+        redis.call('HSET', key, member, '')
+        touched[key] = true
+        members = members + 1
+        level = levelOf(members, level)
         local tk = tonumber(ARGV[a + 1])
         calls = calls + 1
         tokens = tokens + tk
@@ -107,8 +156,10 @@ for w = 1, nw do
       a = a + 8
     end
     local expireAt = wend + maxLate + margin
-    redis.call('PEXPIREAT', dkey, expireAt)
     if calls > 0 then
+      redis.call('HINCRBY', dkey, '', calls)
+      touched[dkey] = true
+      for key in pairs(touched) do redis.call('PEXPIREAT', key, expireAt) end
       redis.call('HINCRBY', hkey, 'calls', calls)
       redis.call('HINCRBY', hkey, 'tokens', tokens)
       redis.call('HINCRBY', hkey, 'in', tin)
