@@ -25,8 +25,8 @@ export class RedisLayout {
   }
 
   /**
-   * Root of the window's dedup buckets (hashes; see src/ingestion/dedup-member.ts). The
-   * buckets of level L > 0 are this key followed by `:L:index`.
+   * The window's dedup bucket 0 (a hash; see src/ingestion/ingest.lua.ts), which also
+   * counts the members; bucket i > 0 is this key followed by `:i`.
    */
   dedupKey(ref: WindowRef): string {
     return `${this.tag(ref.shard)}:dd:${ref.tenantId}:${ref.windowStartMs}:${ref.customerId}`;

@@ -5,15 +5,19 @@
  * 8 values (dedup member, tokens, input, output, latency or -1, endpoint, model or '',
  * the event as stream JSON).
  *
- * Dedup is exact and costs about 20 bytes of Redis per event (docs/consistency.md): each
+ * Dedup is exact and costs about 28 bytes of Redis per event (docs/consistency.md): each
  * member (src/ingestion/dedup-member.ts: a 2-byte hash, then the packed eventId) goes
  * into one of the window's small hashes, which Redis keeps as listpacks (about 20 bytes
- * an entry, against about 80 for a member of a hashtable SET). Level L has 2^L buckets
- * and takes the window's members numbered T*(2^L - 1) up to T*(2^(L+1) - 1), T per
- * bucket on average, well under hash-max-listpack-entries' default of 128; the hash
- * picks the bucket. A member is new if no bucket of levels 0..current holds it (and the
- * window's legacy SET, while one exists from before this layout). The root (level 0)
- * also counts the members, in the field '' (no member is empty).
+ * an entry, against about 80 for a member of a hashtable SET). The buckets grow by
+ * linear hashing: with B buckets (round <= B < 2 * round, round a power of two) a hash
+ * h lives in bucket h % round, or h % (2 * round) if that bucket was split this round;
+ * each time the members exceed T * B, bucket B - round is split into itself and bucket
+ * B. A split moves about half a bucket once per T inserts, and
+ * buckets hold T to 2T members on average, under hash-max-listpack-entries' default of
+ * 128. A check is HSETNX: it adds the member if new and says whether it was. B follows
+ * from the member count, which the root (bucket 0) keeps in the field '' (members have 3
+ * bytes or more, so fields of fewer are free for the engine). The window's legacy SET is
+ * asked too if it existed when the root was created (the root's field 'L' says so).
  *
  * The events that prove new are summed in Lua so each window hash gets one set of
  * HINCRBYs per batch, and the whole batch is one XADD. Time comes from Redis so every
@@ -73,16 +77,37 @@ for w = 1, nw do
 end
 if a - 1 ~= #ARGV then return bad('argument count') end
 
-local T, TOP = 64, 16
-local POW = {}
-for l = 0, TOP do POW[l] = 2 ^ l end
-local function bucket(root, l, h)
-  if l == 0 then return root end
-  return root .. ':' .. l .. ':' .. (h % POW[l])
+local T, MAXB = 40, 65536
+local function bucket(root, i)
+  if i == 0 then return root end
+  return root .. ':' .. i
 end
-local function levelOf(count, l)
-  while l < TOP and count >= T * (POW[l + 1] - 1) do l = l + 1 end
-  return l
+local function hashOf(member)
+  return string.byte(member, 1) * 256 + string.byte(member, 2)
+end
+-- Splits bucket nb - round into itself and bucket nb, by hash % (2 * round). Every bucket
+-- but the root is created here and given its expiry here; a bucket left without
+-- members keeps the placeholder field '' so that it never loses that expiry.
+local function split(root, nb, round, expireAt)
+  local from, to = bucket(root, nb - round), bucket(root, nb)
+  local moving, fields, kept = {}, {}, 0
+  for _, f in ipairs(redis.call('HKEYS', from)) do
+    -- Fields of under 3 bytes are the root's count and legacy mark, or a placeholder.
+    if #f >= 3 then
+      if hashOf(f) % (2 * round) == nb then
+        moving[#moving + 1] = f
+        fields[#fields + 1] = f
+        fields[#fields + 1] = ''
+      else
+        kept = kept + 1
+      end
+    end
+  end
+  if #moving == 0 then fields = {'', ''} end
+  redis.call('HSET', to, unpack(fields))
+  redis.call('PEXPIREAT', to, expireAt)
+  if kept == 0 and from ~= root then redis.call('HSET', from, '', '') end
+  if #moving > 0 then redis.call('HDEL', from, unpack(moving)) end
 end
 -- The eventId a member packs (dedup-member.ts), as the legacy SET held it.
 local function unpacked(m)
@@ -114,25 +139,29 @@ for w = 1, nw do
   else
     local calls, tokens, tin, tout, lat, latn = 0, 0, 0, 0, 0, 0
     local ep, md = {}, {}
-    local members = tonumber(redis.call('HGET', dkey, '')) or 0
-    local level = levelOf(members, 0)
-    local legacy = redis.call('EXISTS', okey) == 1
-    local touched = {}
+    local expireAt = wend + maxLate + margin
+    local state = redis.call('HMGET', dkey, '', 'L')
+    local members = tonumber(state[1]) or 0
+    local legacy = state[2] ~= false
+    if members == 0 then legacy = redis.call('EXISTS', okey) == 1 end
+    local marksLegacy = members == 0 and legacy
+    local nb = math.min(MAXB, math.max(1, math.ceil(members / T)))
+    local round = 1
+    while round * 2 <= nb do round = round * 2 end
     for i = 1, n do
       local member = ARGV[a]
-      local h = string.byte(member, 1) * 256 + string.byte(member, 2)
+      local h = hashOf(member)
+      local b = h % round
+      if b < nb - round then b = h % (2 * round) end
       local seen = legacy and redis.call('SISMEMBER', okey, unpacked(member)) == 1
-      local lv = 0
-      while not seen and lv <= level do
-        seen = redis.call('HEXISTS', bucket(dkey, lv, h), member) == 1
-        lv = lv + 1
-      end
+      if not seen then seen = redis.call('HSETNX', bucket(dkey, b), member, '') == 0 end
       if not seen then
-        local key = bucket(dkey, level, h)
-        redis.call('HSET', key, member, '')
-        touched[key] = true
         members = members + 1
-        level = levelOf(members, level)
+        if members > T * nb and nb < MAXB then
+          split(dkey, nb, round, expireAt)
+          nb = nb + 1
+          if nb == 2 * round then round = 2 * round end
+        end
         local tk = tonumber(ARGV[a + 1])
         calls = calls + 1
         tokens = tokens + tk
@@ -155,11 +184,10 @@ for w = 1, nw do
       end
       a = a + 8
     end
-    local expireAt = wend + maxLate + margin
     if calls > 0 then
       redis.call('HINCRBY', dkey, '', calls)
-      touched[dkey] = true
-      for key in pairs(touched) do redis.call('PEXPIREAT', key, expireAt) end
+      if marksLegacy then redis.call('HSET', dkey, 'L', '1') end
+      redis.call('PEXPIREAT', dkey, expireAt)
       redis.call('HINCRBY', hkey, 'calls', calls)
       redis.call('HINCRBY', hkey, 'tokens', tokens)
       redis.call('HINCRBY', hkey, 'in', tin)
