@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { RedisLayout } from '../src/aggregation/redis-layout';
 import { windowStartOf } from '../src/aggregation/window-math';
 import { REDIS } from '../src/infra/redis/redis.tokens';
+import { dedupMember } from '../src/ingestion/dedup-member';
 import { IngestScript } from '../src/ingestion/ingest-script';
 import { IngestOutcome, type MeteringEvent } from '../src/ingestion/metering-event';
 import { TestStack } from './support/harness';
@@ -80,6 +81,31 @@ describe('the dedup buckets of a window (ingest.lua.ts)', () => {
       members += await redis.hlen(key);
     }
     expect(members).toBe(ids.length + 1 + 1); // and the root's count field
+  });
+
+  it('stays exact, and every bucket expires, when the ids all hash alike', async () => {
+    const at = Date.now();
+    // Ids a producer might pick to crowd a few buckets: every hash a multiple of 4, so
+    // splits move nothing (empty new buckets) or everything (emptied old ones).
+    const ids: string[] = [];
+    for (let i = 0; ids.length < 300; i++) {
+      if (dedupMember(`crowd-${i}`).readUInt16BE(0) % 4 === 0) ids.push(`crowd-${i}`);
+    }
+    const first = await ingest(events('c-crowd', ids, at));
+    expect(first.filter((o) => o === IngestOutcome.Duplicate)).toHaveLength(0);
+    const second = await ingest(events('c-crowd', ids, at));
+    expect(second.filter((o) => o !== IngestOutcome.Duplicate)).toHaveLength(0);
+
+    const root = layout.dedupKey({
+      shard: 0,
+      tenantId: 'dedup-tenant',
+      windowStartMs: windowStartOf(at, WINDOW_MS),
+      customerId: 'c-crowd',
+    });
+    expect(await redis.hget(root, '')).toBe(String(ids.length));
+    const buckets = [root, ...(await redis.keys(`${root}:*`))];
+    expect(buckets).toHaveLength(Math.ceil(ids.length / 40));
+    for (const key of buckets) expect(await redis.pttl(key)).toBeGreaterThan(0);
   });
 
   it('still finds the events a window saw before the buckets, in its legacy set', async () => {
