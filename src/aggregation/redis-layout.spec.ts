@@ -13,6 +13,7 @@ describe('RedisLayout', () => {
     for (const key of [
       layout.windowKey(ref),
       layout.dedupKey(ref),
+      layout.legacyDedupKey(ref),
       layout.openIndex(3),
       layout.stream(3),
       layout.closerLock(3),

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('fills defaults and converts units', () => {
     const config = loadConfig({ ...valid, WINDOW_SECONDS: '2', WINDOW_GRACE_SECONDS: '0.5' });
     expect(config.port).toBe(3000);
-    expect(config.window).toMatchObject({ ms: 2000, graceMs: 500, maxLatenessMs: 3_600_000 });
+    expect(config.window).toMatchObject({ ms: 2000, graceMs: 500, maxLatenessMs: 900_000 });
     expect(config.shards).toBe(16);
     expect(config.role).toBe('all');
     expect(config.instanceId).toMatch(/\S+/);
