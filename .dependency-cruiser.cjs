@@ -4,8 +4,8 @@
  * - common/, config/ and infra/ are the base: they import no feature.
  * - A feature is any other folder of src/. It imports another feature only through that
  *   feature's index.ts, which lists what the others may use; the rest is its own.
- * - The composition root (src/*.ts: app.module, entities, main, bootstrap, the CLI data
- *   source) wires features together and may import any of them.
+ * - The composition root (src/*.ts: app.module, entities, main, bootstrap, the entry points:
+ *   the CLI data source, the OpenAPI writer) wires features together and may import any of them.
  * - No import cycle, type-only imports included.
  */
 const BASE = '^src/(common|config|infra)/';

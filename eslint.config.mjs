@@ -9,6 +9,9 @@ export default tseslint.config(
       'coverage/',
       'node_modules/',
       'load/',
+      'openapi/',
+      // A preload script (node --require), plain CommonJS outside the TypeScript project.
+      'test/support/*.cjs',
       '*.mjs',
       '*.js',
       '*.cjs',

@@ -12,6 +12,8 @@ import { Cleanup } from './ingest/cleanup';
 import { CpuMeter, type CpuShares } from './ingest/cpu';
 import { Ledger } from './ingest/ledger';
 import { type LoadFigures, runLoad } from './ingest/load';
+import type { HeapFigures } from './ingest/heap-probe';
+import { persistenceFloor } from './ingest/persistence-floor';
 import type { Child } from './ingest/processes';
 import { renderReport, type ScenarioRow } from './ingest/report';
 import { sourceRevision } from './ingest/revision';
@@ -35,6 +37,9 @@ interface Scenario {
 interface Measured {
   figures: LoadFigures;
   cpu: CpuShares;
+  heap: HeapFigures;
+  /** Requests answered in the phase, warm-up included (as the heap figures are). */
+  requests: number;
 }
 
 async function main(): Promise<number> {
@@ -100,6 +105,13 @@ async function bench(settings: BenchSettings, cleanup: Cleanup): Promise<number>
   // One server at a time, so neither competes with the other for the cores.
   await service.child.stop();
 
+  log(`persistence-only floor: the worker's write path alone for ${settings.seconds} s…`);
+  const floor = await persistenceFloor(
+    floorDatabase(settings.databaseUrl),
+    settings.seconds,
+    settings.batchSize,
+  );
+
   const baseline = await startBaseline(register);
   const baselineMeter = new CpuMeter(redis.redis, baseline.child.pid);
   const onBaseline: Measured[] = [];
@@ -113,9 +125,16 @@ async function bench(settings: BenchSettings, cleanup: Cleanup): Promise<number>
       scenario: scenario.name,
       target: 'service',
       ...onService[i],
+      batchSize: scenario.batchSize,
       ratio: onService[i].figures.eventsPerSecond / onBaseline[i].figures.eventsPerSecond,
     },
-    { scenario: scenario.name, target: 'baseline', ...onBaseline[i], ratio: 1 },
+    {
+      scenario: scenario.name,
+      target: 'baseline',
+      ...onBaseline[i],
+      batchSize: scenario.batchSize,
+      ratio: 1,
+    },
   ]);
   const report = renderReport({
     startedAt,
@@ -125,6 +144,7 @@ async function bench(settings: BenchSettings, cleanup: Cleanup): Promise<number>
     rows,
     persistence,
     drainCapSeconds: settings.drainCapSeconds,
+    floor: { ...floor, serviceEventsPerSecond: onService[1].figures.eventsPerSecond },
   });
   process.stdout.write(`\n${report}`);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -151,20 +171,33 @@ async function measure(
   ledger: Ledger,
 ): Promise<Measured> {
   log(`${target.child.name}: ${scenario.name}, ${scenario.connections} connections…`);
-  const { value: figures, cpu } = await meter.measure(() =>
-    runLoad(
-      {
-        url: target.url,
-        headers: target.headers,
-        batchSize: scenario.batchSize,
-        connections: scenario.connections,
-        seconds: settings.seconds,
-        warmupSeconds: settings.warmupSeconds,
-      },
-      ledger,
+  const answeredBefore = ledger.answered;
+  const {
+    value: { value: figures, cpu },
+    heap,
+  } = await target.child.heap(() =>
+    meter.measure(() =>
+      runLoad(
+        {
+          url: target.url,
+          headers: target.headers,
+          batchSize: scenario.batchSize,
+          connections: scenario.connections,
+          seconds: settings.seconds,
+          warmupSeconds: settings.warmupSeconds,
+        },
+        ledger,
+      ),
     ),
   );
-  return { figures, cpu };
+  return { figures, cpu, heap, requests: ledger.answered - answeredBefore };
+}
+
+/** The floor's own throwaway database, beside the benchmark's. */
+function floorDatabase(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `${url.pathname}_floor`;
+  return url.toString();
 }
 
 function describe(settings: BenchSettings): string {

@@ -9,7 +9,6 @@
  *  - "JSON, plain": as built, the usual path (WRITE_NEW_EVENTS_SQL).
  * Batches look like the worker's: entries of 60 events, 2,000 events a batch, 50 customers.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
@@ -21,6 +20,7 @@ import {
   WRITE_NEW_EVENTS_SQL,
 } from '../src/persistence/event-writer.sql';
 import { migrateAsOwner } from '../src/infra/database/run-migrations';
+import { streamEntries } from './ingest/persistence-floor';
 import { recreateDatabase } from './ingest/stores';
 
 const DATABASE_URL =
@@ -66,28 +66,6 @@ const WAYS: Record<Way, (db: Client, entries: StreamEntry[], epochId: string) =>
       db.query(WRITE_NEW_EVENTS_SQL, [batchJson(entries), WINDOW_MS, 0, epochId]),
   };
 
-function batch(tenantId: string): StreamEntry[] {
-  const now = Date.now();
-  return Array.from({ length: ENTRIES_PER_BATCH }, (_, n) => {
-    const events: StreamedEvent[] = Array.from({ length: EVENTS_PER_ENTRY }, (_, i) => ({
-      i: randomUUID(),
-      t: tenantId,
-      c: `customer-${(n * EVENTS_PER_ENTRY + i) % 50}`,
-      ts: now - (i % 2000),
-      e: '/v1/chat/completions',
-      m: {
-        tokens: 1900,
-        inputTokens: 1400,
-        outputTokens: 500,
-        latencyMs: 320,
-        model: 'tally-small',
-      },
-      r: now,
-    }));
-    return [`${now}-${n}`, ['e', JSON.stringify(events)]];
-  });
-}
-
 /** CPU ms of a process so far, from /proc (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -112,7 +90,7 @@ async function main(): Promise<void> {
       for (const way of Object.keys(WAYS) as Way[]) {
         const total = totals.get(way) ?? { pgMs: 0, nodeUs: 0, events: 0 };
         for (let b = 0; b < BATCHES; b++) {
-          const entries = batch(tenant.rows[0].id);
+          const entries = streamEntries(tenant.rows[0].id, ENTRIES_PER_BATCH, EVENTS_PER_ENTRY);
           const pg0 = cpuMs(pid);
           const node0 = process.cpuUsage();
           await db.query(`BEGIN; SET LOCAL ROLE ${SYSTEM_DB_ROLE}`);

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { Cleanup } from './ingest/cleanup';
 import { CpuMeter, type CpuShares } from './ingest/cpu';
+import { type HeapFigures, renderHeap } from './ingest/heap-report';
 import type { Child } from './ingest/processes';
 import { sourceRevision } from './ingest/revision';
 import { BenchRedis, recreateDatabase } from './ingest/stores';
@@ -40,6 +41,7 @@ interface Row {
   figures: PacedFigures;
   cpu: CpuShares;
   server: Buckets;
+  heap: HeapFigures;
 }
 
 async function main(): Promise<void> {
@@ -116,10 +118,13 @@ async function measure(name: string, target: Target, redis: BenchRedis): Promise
     });
   await load(WARMUP_SECONDS);
   const before = await scrape();
-  const { value, cpu } = await new CpuMeter(redis.redis, target.child.pid).measure(() =>
-    load(SECONDS),
-  );
-  return { target: name, figures: value, cpu, server: subtractBuckets(await scrape(), before) };
+  const meter = new CpuMeter(redis.redis, target.child.pid);
+  const {
+    value: { value, cpu },
+    heap,
+  } = await target.child.heap(() => meter.measure(() => load(SECONDS)));
+  const server = subtractBuckets(await scrape(), before);
+  return { target: name, figures: value, cpu, server, heap };
 }
 
 function render(rows: Row[], revision: string): string {
@@ -146,6 +151,16 @@ function render(rows: Row[], revision: string): string {
     ...rows.map(
       (r) =>
         `| ${r.target} | ${perCheck(r.cpu.server, r)} | ${perCheck(r.cpu.redis, r)} | ${perCheck(r.cpu.postgres, r)} | ${perCheck(r.cpu.loadGenerator, r)} | ${perCheck(r.cpu.machine, r)} |`,
+    ),
+    '',
+    ...renderHeap(
+      rows.map((r) => ({
+        label: r.target,
+        heap: r.heap,
+        requests: Math.round(RATE * SECONDS),
+        unitsPerRequest: 1,
+      })),
+      'target',
     ),
     '',
   ];

@@ -1,7 +1,8 @@
 /**
  * npm run bench:memory — what one event in flight costs in Redis: its member in the
- * window's dedup set (kept until window end + max lateness + DEDUP_TTL_SECONDS), its
- * share of the window hash, and its bytes in the stream until persisted.
+ * window's dedup buckets (kept until window end + max lateness + DEDUP_TTL_SECONDS), its
+ * share of the window hash, and its bytes in the stream until persisted; and the dedup
+ * state the default horizon holds at a sustained rate.
  *
  * Ingests through the real path into an `api`-role instance (no persistence worker,
  * so the stream keeps everything), then reads MEMORY USAGE of every key by kind.
@@ -10,6 +11,7 @@ import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createApp, shutdown } from '../src/bootstrap';
+import type { AppConfig } from '../src/config/app-config';
 import { loadConfig } from '../src/config/load-config';
 import { IngestionService } from '../src/ingestion/ingestion.service';
 import type { MeteringEvent } from '../src/window-store/metering-event';
@@ -28,16 +30,16 @@ async function main(): Promise<void> {
   url.pathname = `/${DB}`;
   await recreateDatabase(url.toString());
   const prefix = `benchmem:${randomBytes(3).toString('hex')}:`;
-  const app = await createApp(
-    loadConfig({
-      DATABASE_URL: url.toString(),
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      ...BENCH_APP_ENV,
-      APP_ROLE: 'api',
-      STREAM_HIGH_WATER: '100000000',
-    }),
-  );
+  // The defaults of the window settings (WINDOW_SECONDS, MAX_LATENESS_SECONDS, DEDUP_TTL_SECONDS).
+  const config = loadConfig({
+    DATABASE_URL: url.toString(),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    ...BENCH_APP_ENV,
+    APP_ROLE: 'api',
+    STREAM_HIGH_WATER: '100000000',
+  });
+  const app = await createApp(config);
   await app.init();
   const redis = new Redis(REDIS_URL);
   try {
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < EVENTS; i += 1000) await ingestion.ingest(events.slice(i, i + 1000), now);
 
     const bytes = { dedup: 0, window: 0, stream: 0, index: 0 };
+    // Dedup keys: each window's root and its buckets.
     const counts = { dedup: 0, window: 0, stream: 0 };
     let cursor = '0';
     do {
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
       cursor = next;
       for (const key of keys) {
         const used = Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
-        const kind = key.includes(':d:')
+        const kind = key.includes(':dd:')
           ? 'dedup'
           : key.includes(':w:')
             ? 'window'
@@ -86,14 +89,16 @@ async function main(): Promise<void> {
     } while (cursor !== '0');
     const per = (n: number) => (n / EVENTS).toFixed(1);
     const lines = [
-      `${EVENTS.toLocaleString('en')} events, ${CUSTOMERS} customers, one window each (${counts.window} window hashes, ${counts.dedup} dedup sets, ${counts.stream} streams)`,
+      `${EVENTS.toLocaleString('en')} events, ${CUSTOMERS} customers, one window each (${counts.window} window hashes, ${counts.dedup} dedup keys, ${counts.stream} streams)`,
       '',
       '| what | total bytes | bytes per event | lives until |',
       '|---|---:|---:|---|',
-      `| dedup set members | ${bytes.dedup.toLocaleString('en')} | ${per(bytes.dedup)} | window end + max lateness + DEDUP_TTL_SECONDS |`,
+      `| dedup bucket members | ${bytes.dedup.toLocaleString('en')} | ${per(bytes.dedup)} | window end + max lateness + DEDUP_TTL_SECONDS |`,
       `| window hashes | ${bytes.window.toLocaleString('en')} | ${per(bytes.window)} | the same (per window, not per event) |`,
       `| persistence stream | ${bytes.stream.toLocaleString('en')} | ${per(bytes.stream)} | persisted (seconds) |`,
       `| open-window indexes, locks | ${bytes.index.toLocaleString('en')} | – | – |`,
+      '',
+      `Dedup state the default horizon holds at 10,000 events/s: ${horizonGb(config, bytes.dedup / EVENTS)} GB (window ${config.window.ms / 1000} s + max lateness ${config.window.maxLatenessMs / 1000} s + DEDUP_TTL ${config.window.retentionMarginMs / 1000} s).`,
       '',
       `Redis ${(await redis.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?'}, MEMORY USAGE ... SAMPLES 0 (exact).`,
     ];
@@ -108,6 +113,15 @@ async function main(): Promise<void> {
     await redis.quit();
     await shutdown(app);
   }
+}
+
+/** Dedup bytes held at 10,000 events/s sustained over the horizon an event's member lives. */
+function horizonGb(config: AppConfig, bytesPerEvent: number): string {
+  const { ms, maxLatenessMs, retentionMarginMs } = config.window;
+  return (
+    (((10_000 * (ms + maxLatenessMs + retentionMarginMs)) / 1000) * bytesPerEvent) /
+    1e9
+  ).toFixed(2);
 }
 
 main().catch((error: Error) => {

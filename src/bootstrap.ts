@@ -1,14 +1,16 @@
 import { fastifyRequestContext } from '@fastify/request-context';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { answerClientError, answerFrameworkError } from './common/errors/unrouted-errors';
+import { allowCrossOrigin } from './common/http/cors';
 import { parseJsonBodies } from './common/http/json-body';
+import { buildOpenApiDocument, withExampleTimes } from './common/openapi/document';
 import { addSecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
@@ -20,6 +22,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface AppOptions {
   /** Where the JSON log lines go instead of stdout (tests read them). */
   logDestination?: DestinationStream;
+  /** Fields for every log line, from the active trace (src/common/tracing); none when off. */
+  logFields?: () => object;
 }
 
 /** Builds the application (not yet listening); shared by main.ts, tests and the benchmark. */
@@ -27,7 +31,7 @@ export async function createApp(
   config: AppConfig,
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const logger = createRootLogger(config, options.logDestination);
+  const logger = createRootLogger(config, options.logDestination, options.logFields);
   const headers = securityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: config.ingest.bodyLimitBytes,
@@ -71,6 +75,7 @@ export async function createApp(
   adapter.getInstance().addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  if (config.http.corsOrigins) allowCrossOrigin(adapter.getInstance(), config.http.corsOrigins);
   parseJsonBodies(adapter.getInstance());
   addSecurityHeaders(adapter.getInstance(), headers);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
@@ -131,28 +136,8 @@ function logRequests(app: NestFastifyApplication): void {
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Tally')
-      .setDescription('Real-time API metering and aggregation. Errors are RFC 9457 problem+json.')
-      .setVersion('1')
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
-      .addBearerAuth(
-        { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'POST /v1/auth/token' },
-        'bearer',
-      )
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' }, 'adminToken')
-      .addApiKey(
-        {
-          type: 'apiKey',
-          in: 'query',
-          name: 'ticket',
-          description: 'Single use, from POST /v1/auth/stream-ticket; GET /v1/stream only',
-        },
-        'streamTicket',
-      )
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    patchDocumentOnRequest: (_request, _reply, document) => withExampleTimes(document, new Date()),
+  });
 }

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp, shutdown } from './bootstrap';
 import { createRootLogger } from './common/logging/root-logger';
 import type { AppConfig } from './config/app-config';
 import { ConfigError } from './config/env-parsers';
@@ -15,8 +14,13 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+  // Before the app (and node:http) is loaded, so that the HTTP instrumentation sees it.
+  const tracing = config.tracing
+    ? (await import('./common/tracing/tracing.js')).startTracing(config.tracing)
+    : null;
   if (config.profile !== 'prod') await prepareLocalServicesOrExit(config);
-  const app = await createApp(config);
+  const { createApp, shutdown } = await import('./bootstrap.js');
+  const app = await createApp(config, { logFields: tracing?.logFields });
   await app.listen({ port: config.port, host: config.host });
   const logger = new Logger('Main');
   logger.log(`listening on ${config.host}:${config.port} as ${config.instanceId} (${config.role})`);
@@ -30,13 +34,15 @@ async function main(): Promise<void> {
       logger.error(`shutdown exceeded ${config.shutdownTimeoutMs} ms; exiting`);
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
-    shutdown(app).then(
-      () => process.exit(0),
-      (error: Error) => {
-        logger.error(`shutdown failed: ${error.message}`);
-        process.exit(1);
-      },
-    );
+    shutdown(app)
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: Error) => {
+          logger.error(`shutdown failed: ${error.message}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

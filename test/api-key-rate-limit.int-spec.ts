@@ -25,12 +25,17 @@ describe('per-key API rate limit', () => {
       expect(reply.status).toBe(200);
       expect(reply.headers['ratelimit-limit']).toBe('3');
       expect(reply.headers['ratelimit-remaining']).toBe(String(3 - i));
+      expect(reply.headers['ratelimit-policy']).toBe('"requests:60s";q=3;w=60');
+      expect(reply.headers.ratelimit).toMatch(new RegExp(`^"requests:60s";r=${3 - i};t=\\d+$`));
     }
     const refused = await request(app, 'GET', '/v1/windows', { headers });
     expect(refused.status).toBe(429);
     expect(refused.headers['content-type']).toMatch(/problem\+json/);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.headers['ratelimit-remaining']).toBe('0');
+    expect(refused.headers.ratelimit).toBe(
+      `"requests:60s";r=0;t=${String(refused.headers['ratelimit-reset'])}`,
+    );
     // Another key has its own budget.
     expect(
       (await request(app, 'GET', '/v1/windows', { headers: { 'x-api-key': other.key } })).status,

@@ -65,7 +65,7 @@ describe('a poison event harms nobody: refused whole, or failing only its own re
     ]);
     expect(await stack.keys('*NaN*')).toEqual([]);
     expect(await stack.keys(`*:w:${tenantId}:*`)).toEqual([]);
-    expect(await stack.keys(`*:d:${tenantId}:*`)).toEqual([]);
+    expect(await stack.keys(`*:dd:${tenantId}:*`)).toEqual([]);
     for (const stream of await stack.keys('*:events')) {
       expect(await stack.redis.xlen(stream)).toBe(0);
     }
@@ -218,7 +218,7 @@ describe('the ingest script checks every argument before its first write', () =>
     return state;
   }
 
-  function send(keys: string[], args: (string | number)[]): Promise<unknown> {
+  function send(keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
     const client = redis as unknown as { tallyIngest: (...a: unknown[]) => Promise<unknown> };
     return client.tallyIngest(keys.length, ...keys, ...args);
   }
@@ -247,14 +247,15 @@ describe('the ingest script checks every argument before its first write', () =>
     );
     const last = args.length - 8; // the last event's eight values
     const lastWindowEnd = args.length - 2 * 8 - 2;
-    const malformed: [string, (a: (string | number)[]) => void][] = [
+    const malformed: [string, (a: (string | number | Buffer)[]) => void][] = [
       ['tokens 1.5', (a) => (a[last + 1] = '1.5')],
       ['tokens NaN', (a) => (a[last + 1] = 'NaN')],
       ['input -1', (a) => (a[last + 2] = -1)],
       ['output 1e300', (a) => (a[last + 3] = '1e300')],
       ['latency -2', (a) => (a[last + 4] = -2)],
       ['latency inf', (a) => (a[last + 4] = 'inf')],
-      ['empty eventId', (a) => (a[last] = '')],
+      ['empty dedup member', (a) => (a[last] = '')],
+      ['dedup member without an id', (a) => (a[last] = Buffer.from([1, 2]))],
       ['empty stream JSON', (a) => (a[last + 7] = '')],
       ['window end NaN', (a) => (a[lastWindowEnd] = 'NaN')],
       ['a missing argument', (a) => a.pop()],

@@ -106,7 +106,8 @@ describe('POST /v1/quotas/consume', () => {
     expect(first.headers).toMatchObject({
       'ratelimit-limit': '2',
       'ratelimit-remaining': '1',
-      'ratelimit-policy': '2;w=3600',
+      'ratelimit-policy': '"calls:3600s";q=2;w=3600',
+      ratelimit: expect.stringMatching(/^"calls:3600s";r=1;t=\d+$/),
       'tally-quota-policy': 'fail-open',
     });
     expect(first.body).toMatchObject({ allowed: true, enforced: true, limit: 2, remaining: 1 });
@@ -123,6 +124,8 @@ describe('POST /v1/quotas/consume', () => {
       'ratelimit-limit': '2',
       'ratelimit-remaining': '0',
       'ratelimit-reset': String(retryAfter),
+      'ratelimit-policy': '"calls:3600s";q=2;w=3600',
+      ratelimit: `"calls:3600s";r=0;t=${retryAfter}`,
       'tally-quota-policy': 'fail-open',
     });
     expect(refused.body).toMatchObject({

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TestStack } from './support/harness';
 import { buildService, freePort, ServiceProcess } from './support/processes';
@@ -44,7 +47,9 @@ describe('README "Use it"', () => {
       'curl() { command curl --fail-with-body --max-time 10 "$@"; }',
       useItBlock().replaceAll('localhost:3000', `127.0.0.1:${service.port}`),
     ].join('\n');
+    // In a folder of its own: the walkthrough writes files (the CSV export), never into the checkout.
     const { stdout } = await promisify(execFile)('bash', ['-c', script], {
+      cwd: await mkdtemp(join(tmpdir(), 'tally-readme-')),
       timeout: 60_000,
       maxBuffer: 10 * 1024 * 1024,
     });

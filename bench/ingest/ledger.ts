@@ -7,6 +7,8 @@ export class Ledger {
   accepted = 0;
   duplicates = 0;
   rejected = 0;
+  /** Responses matched to a request, any status. */
+  answered = 0;
   private nextId = 0;
   private readonly pending = new Map<string, string[]>();
 
@@ -21,6 +23,7 @@ export class Ledger {
     const eventIds = this.pending.get(requestId);
     if (!eventIds) return;
     this.pending.delete(requestId);
+    this.answered++;
     if (status !== 202) {
       this.rejected += eventIds.length;
       return;

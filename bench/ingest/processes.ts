@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HeapFigures } from './heap-probe';
 
 const STOP_GRACE_MS = 15_000;
+const HEAP_PROBE = resolve(__dirname, 'heap-probe.js');
 
 /** A server under test, run as its own process so it never shares a thread with the load. */
 export class Child {
@@ -17,7 +20,21 @@ export class Child {
     script: string,
     env: NodeJS.ProcessEnv,
   ) {
-    this.process = spawn(node, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The heap probe answers over the IPC channel (heap-probe.ts).
+    // BENCH_CPU_PROFILE_DIR: each server writes a V8 CPU profile there when it exits
+    // (summarise with dist/bench/cpu-profile-top.js).
+    const profile = process.env.BENCH_CPU_PROFILE_DIR;
+    const profiling = profile
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profile}`,
+          `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+        ]
+      : [];
+    this.process = spawn(node, [...profiling, '--require', HEAP_PROBE, script], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     this.process.once('exit', () => (this.exited = true));
     for (const stream of [this.process.stdout, this.process.stderr]) {
       if (stream) {
@@ -31,6 +48,21 @@ export class Child {
   get pid(): number {
     if (this.process.pid === undefined) throw new Error(`${this.name} did not start`);
     return this.process.pid;
+  }
+
+  /** JS heap allocation and GC pauses of the process while `phase` runs. */
+  async heap<T>(phase: () => Promise<T>): Promise<{ value: T; heap: HeapFigures }> {
+    await this.ask('heap:start');
+    const value = await phase();
+    const { heap } = (await this.ask('heap:stop')) as { heap: HeapFigures };
+    return { value, heap };
+  }
+
+  private async ask(message: string): Promise<unknown> {
+    const answer = once(this.process, 'message');
+    this.process.send(message);
+    const [reply] = (await answer) as [unknown];
+    return reply;
   }
 
   /** Resolves once `url` answers with `status`; fails fast if the process dies first. */

@@ -1,6 +1,8 @@
 import { cpus, totalmem } from 'node:os';
 import type { Persistence } from './books';
+import type { FloorFigures } from './persistence-floor';
 import type { CpuShares } from './cpu';
+import { type HeapFigures, renderHeap } from './heap-report';
 import type { LoadFigures } from './load';
 
 export interface ScenarioRow {
@@ -8,6 +10,10 @@ export interface ScenarioRow {
   target: 'service' | 'baseline';
   figures: LoadFigures;
   cpu: CpuShares;
+  heap: HeapFigures;
+  /** Requests answered while the heap was measured. */
+  requests: number;
+  batchSize: number;
   /** Service events/s over baseline events/s for the same scenario. */
   ratio: number;
 }
@@ -20,6 +26,7 @@ export interface ReportInput {
   rows: ScenarioRow[];
   persistence: Persistence[];
   drainCapSeconds: number;
+  floor: FloorFigures & { serviceEventsPerSecond: number };
 }
 
 /** Below this, rates and CPU shares are dominated by the sampling itself. */
@@ -49,6 +56,12 @@ export function renderReport(input: ReportInput): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---|',
     ...input.persistence.map((p) => renderPersistence(p, input.drainCapSeconds)),
     '',
+    `Persistence-only floor (the worker's Postgres write path alone, flat out, one ` +
+      `connection; persistence-floor.ts): ${whole(input.floor.eventsPerSecond)} events/s ` +
+      `(${whole(input.floor.events)} events in ${input.floor.seconds.toFixed(1)} s of writes). ` +
+      `The service's batched ingestion: ${whole(input.floor.serviceEventsPerSecond)} events/s, ` +
+      `${(input.floor.serviceEventsPerSecond / input.floor.eventsPerSecond).toFixed(2)}× the floor.`,
+    '',
     `CPU in cores (CPU-seconds per second, of ${cpu.length}), warm-up included; Redis and ` +
       'Postgres are the whole servers, "other" is the rest of the machine:',
     '',
@@ -60,6 +73,16 @@ export function renderReport(input: ReportInput): string {
       .map((p) => renderCpu(`drain after ${p.scenario}`, 'service', p.drainCpu)),
     '',
     `Drains shorter than ${SHORTEST_PHASE_SECONDS} s get no rate and no CPU row.`,
+    '',
+    ...renderHeap(
+      input.rows.map((r) => ({
+        label: `${r.scenario} | ${r.target}`,
+        heap: r.heap,
+        requests: r.requests,
+        unitsPerRequest: r.batchSize,
+      })),
+      'scenario | target',
+    ),
     '',
   ].join('\n');
 }

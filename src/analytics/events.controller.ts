@@ -1,8 +1,8 @@
 import { Controller, Get, Query, Inject } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
@@ -28,11 +28,17 @@ export class EventsController {
   @ApiQuery({ name: 'to', required: false, description: 'ISO time, exclusive; default now' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
   @ApiQuery({ name: 'cursor', required: false })
+  @Endpoint({
+    id: 'listEvents',
+    summary: "Read a customer's raw events",
+    description: 'The events as stored, by timestamp, cursor-paginated (within the retention).',
+    access: 'key',
+    problems: [400],
+  })
   @ApiOkResponse({
     description: "One customer's raw events by timestamp, cursor-paginated.",
-    schema: openApi(eventsPageSchema),
+    schema: namedSchema('EventPage', eventsPageSchema),
   })
-  @ProblemResponses(400, 401, 403, 503)
   async list(@Query() query: unknown): Promise<EventsPage> {
     return this.analytics.events(this.context.scope(), validateEvents(query), this.clock.now());
   }

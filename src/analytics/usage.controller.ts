@@ -2,8 +2,8 @@ import { Controller, Get, Query, Req, Res, StreamableFile, Inject } from '@nestj
 import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
@@ -81,9 +81,17 @@ export class UsageController {
 
   @Get()
   @RequireScope('read')
+  @Endpoint({
+    id: 'getUsage',
+    summary: 'Usage over time',
+    description:
+      'Calls, tokens and latency per bucket (minute to month, in a time zone), optionally ' +
+      'grouped by customer, endpoint or model and filtered; open windows included.',
+    access: 'key',
+    problems: [400],
+  })
   @UsageQueries()
-  @ApiOkResponse({ description: CACHING, schema: openApi(usageAnswerSchema) })
-  @ProblemResponses(400, 401, 403, 503)
+  @ApiOkResponse({ description: CACHING, schema: namedSchema('UsageReport', usageAnswerSchema) })
   async usage(
     @Query() query: unknown,
     @Req() request: FastifyRequest,
@@ -99,12 +107,19 @@ export class UsageController {
 
   @Get('daily')
   @RequireScope('read')
+  @Endpoint({
+    id: 'getDailyUsage',
+    summary: 'Usage per customer per day, last 7 days',
+    description:
+      'Calls and tokens per customer per day: today (in the time zone) and the 6 before.',
+    access: 'key',
+    problems: [400],
+  })
   @ApiQuery({ name: 'timezone', required: false, description: 'IANA name, default UTC' })
   @ApiOkResponse({
     description: `Calls and tokens per customer per day: today (in the time zone) and the 6 days before. ${CACHING}`,
-    schema: openApi(dailyAnswerSchema),
+    schema: namedSchema('DailyUsage', dailyAnswerSchema),
   })
-  @ProblemResponses(400, 401, 403, 503)
   async daily(
     @Query() query: unknown,
     @Req() request: FastifyRequest,
@@ -120,6 +135,13 @@ export class UsageController {
 
   @Get('top')
   @RequireScope('read')
+  @Endpoint({
+    id: 'getTopUsage',
+    summary: 'Top customers, endpoints or models',
+    description: 'The largest by calls or tokens over the last hours (whole UTC hours).',
+    access: 'key',
+    problems: [400],
+  })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 3 } })
   @ApiQuery({
     name: 'hours',
@@ -129,8 +151,7 @@ export class UsageController {
   })
   @ApiQuery({ name: 'by', required: false, enum: ['calls', 'tokens'] })
   @ApiQuery({ name: 'dimension', required: false, enum: ['customer', 'endpoint', 'model'] })
-  @ApiOkResponse({ description: CACHING, schema: openApi(topAnswerSchema) })
-  @ProblemResponses(400, 401, 403, 503)
+  @ApiOkResponse({ description: CACHING, schema: namedSchema('TopUsage', topAnswerSchema) })
   async top(
     @Query() query: unknown,
     @Req() request: FastifyRequest,
@@ -147,12 +168,18 @@ export class UsageController {
   @Get('live')
   @RequireScope('read')
   @ApiQuery({ name: 'customerId', required: false })
+  @Endpoint({
+    id: 'getLiveUsage',
+    summary: 'Usage not yet flushed',
+    description: 'The windows still open in Redis, per customer; 503 while Redis is unreachable.',
+    access: 'key',
+    problems: [400],
+  })
   @ApiOkResponse({
     description:
       'The windows still open in Redis (counts not yet flushed to Postgres), per customer.',
-    schema: openApi(liveAnswerSchema),
+    schema: namedSchema('LiveUsage', liveAnswerSchema),
   })
-  @ProblemResponses(400, 401, 403, 503)
   async live(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { customerId } = validateLive(query);
     void reply.header('Cache-Control', 'no-store');
@@ -161,13 +188,20 @@ export class UsageController {
 
   @Get('export')
   @RequireScope('read')
+  @Endpoint({
+    id: 'exportUsage',
+    summary: 'Usage over time as CSV',
+    description:
+      'The answer of GET /v1/usage as a streamed CSV file, for spreadsheets and billing.',
+    access: 'key',
+    problems: [400],
+  })
   @UsageQueries()
   @ApiProduces('text/csv')
   @ApiOkResponse({
     description: `GET /v1/usage as CSV, streamed: bucket_start, bucket_end, the groups asked for, then the measures. ${CACHING}`,
     content: { 'text/csv': { schema: { type: 'string' } } },
   })
-  @ProblemResponses(400, 401, 403, 503)
   async export(
     @Query() query: unknown,
     @Req() request: FastifyRequest,

@@ -17,8 +17,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateBody } from '../common/validation/validate-body';
 import {
   apiKeyListSchema,
@@ -55,9 +55,29 @@ export class ApiKeysController {
   @RequireScope('admin')
   // The answer holds a secret: no cache, shared or private, may keep it.
   @Header('Cache-Control', 'no-store')
-  @ApiBody({ schema: openApi(createApiKeySchema) })
-  @ApiCreatedResponse({ schema: openApi(createdApiKeySchema) })
-  @ProblemResponses(400, 401, 403, 429)
+  @Endpoint({
+    id: 'createApiKey',
+    summary: 'Create an API key',
+    description:
+      "A new key for the caller's tenant with the scopes given (`ingest`, `read`, `admin`) and, " +
+      'optionally, its own rate limits. The secret is in this answer only.',
+    access: 'key',
+    body: true,
+  })
+  @ApiBody({
+    schema: namedSchema('CreateApiKeyRequest', createApiKeySchema),
+    examples: {
+      producer: {
+        summary: 'An ingest-only key',
+        value: {
+          name: 'producer',
+          scopes: ['ingest'],
+          rateLimits: { events: { limit: 5000, period: '1s' } },
+        },
+      },
+    },
+  })
+  @ApiCreatedResponse({ schema: namedSchema('CreatedApiKey', createdApiKeySchema) })
   async create(@Body() body: unknown) {
     const { name, scopes, rateLimits = {} } = validateCreate(body);
     const created = await this.keys.create(
@@ -71,8 +91,16 @@ export class ApiKeysController {
 
   @Get()
   @RequireScope('admin')
-  @ApiOkResponse({ schema: openApi(apiKeyListSchema), description: 'Oldest first.' })
-  @ProblemResponses(401, 403, 429)
+  @Endpoint({
+    id: 'listApiKeys',
+    summary: "List the tenant's API keys",
+    description: 'Every key, revoked ones included, oldest first; never a secret or its hash.',
+    access: 'key',
+  })
+  @ApiOkResponse({
+    schema: namedSchema('ApiKeyList', apiKeyListSchema),
+    description: 'Oldest first.',
+  })
   async list() {
     const keys = await this.keys.list(this.context.scope());
     return { data: keys.map(keyView) };
@@ -81,12 +109,23 @@ export class ApiKeysController {
   @Patch(':id')
   @RequireScope('admin')
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiBody({ schema: openApi(updateApiKeySchema) })
+  @Endpoint({
+    id: 'updateApiKey',
+    summary: "Set an API key's rate limits",
+    description:
+      "Replaces the key's own rate limits; a class left out falls back to the server's default.",
+    access: 'key',
+    body: true,
+    problems: [404],
+  })
+  @ApiBody({
+    schema: namedSchema('UpdateApiKeyRequest', updateApiKeySchema),
+    examples: { limits: { value: { rateLimits: { requests: { limit: 600, period: '1m' } } } } },
+  })
   @ApiOkResponse({
-    schema: openApi(apiKeySchema),
+    schema: namedSchema('ApiKey', apiKeySchema),
     description: 'Applies at once here, on other instances within API_KEY_CACHE_SECONDS.',
   })
-  @ProblemResponses(400, 401, 403, 404, 429)
   async update(@Param('id') id: string, @Body() body: unknown) {
     const { rateLimits } = validateUpdate(body);
     const key = await this.keys.setRateLimits(
@@ -105,7 +144,13 @@ export class ApiKeysController {
     description:
       'Revoked (again, if it already was): 401 from now on, everywhere within API_KEY_CACHE_SECONDS.',
   })
-  @ProblemResponses(401, 403, 404, 429)
+  @Endpoint({
+    id: 'revokeApiKey',
+    summary: 'Revoke an API key',
+    description: 'The key, and every token issued for it, stops working. Idempotent.',
+    access: 'key',
+    problems: [404],
+  })
   async revoke(@Param('id') id: string): Promise<void> {
     await this.keys.revoke(this.context.scope(), id);
   }

@@ -1,7 +1,7 @@
 import { Controller, Header, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { AccessTokens, IssuedToken } from './access-tokens';
 import { accessTokenSchema, streamTicketSchema } from '../api-keys';
 import { RequireApiKey, RequireScope } from '../common/access/auth.decorators';
@@ -23,8 +23,15 @@ export class AuthTokenController {
   // The answer holds a secret: no cache, shared or private, may keep it.
   @Header('Cache-Control', 'no-store')
   @RequireApiKey()
-  @ApiOkResponse({ schema: openApi(accessTokenSchema) })
-  @ProblemResponses(401, 403, 429)
+  @Endpoint({
+    id: 'issueAccessToken',
+    summary: 'Exchange an API key for a token',
+    description:
+      "A JWT bearer token with the key's tenant and scopes, valid JWT_TTL_SECONDS and revoked " +
+      'with the key. Only an API key itself may ask (a token cannot mint tokens).',
+    access: 'key',
+  })
+  @ApiOkResponse({ schema: namedSchema('AccessToken', accessTokenSchema) })
   issue(): Promise<IssuedToken> {
     return this.tokens.issue(this.context.principal());
   }
@@ -36,8 +43,15 @@ export class AuthTokenController {
   @Post('stream-ticket')
   @HttpCode(200)
   @RequireScope('read')
-  @ApiOkResponse({ schema: openApi(streamTicketSchema) })
-  @ProblemResponses(401, 403, 429)
+  @Endpoint({
+    id: 'issueStreamTicket',
+    summary: 'Get a ticket for the live stream',
+    description:
+      'A single-use ticket for `GET /v1/stream?ticket=` (EventSource cannot send headers), read ' +
+      'scope only, valid LIVE_TICKET_TTL_SECONDS.',
+    access: 'key',
+  })
+  @ApiOkResponse({ schema: namedSchema('StreamTicket', streamTicketSchema) })
   streamTicket(): Promise<IssuedTicket> {
     return this.tickets.issue(this.context.principal());
   }

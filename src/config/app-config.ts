@@ -20,7 +20,14 @@ export interface AppConfig {
     requestTimeoutMs: number;
     /** Proxies whose X-Forwarded-For names the client; null: the TCP peer is the client. */
     trustedProxies: Network[] | null;
+    /**
+     * Browser origins allowed to call the API cross-origin (CORS), or `*` for any; null: no
+     * CORS at all (an OPTIONS preflight is a 404).
+     */
+    corsOrigins: string[] | '*' | null;
   };
+  /** OpenTelemetry tracing (src/common/tracing); null: off, the SDK never loaded. */
+  tracing: { endpoint: string; serviceName: string } | null;
   instanceId: string;
   databaseUrl: string;
   databasePoolSize: number;

@@ -5,6 +5,32 @@ export class ConfigError extends Error {}
 
 const KEY_BYTES = 32;
 
+/**
+ * `https://app.example.com, http://localhost:5173` → those origins (scheme, host, port: what
+ * a browser sends in Origin), or `*` alone for any origin.
+ */
+export function parseOrigins(name: string, value: string): string[] | '*' {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  if (entries.length === 1 && entries[0] === '*') return '*';
+  return entries.map((entry) => {
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin === 'null' || origin !== entry.replace(/\/$/, '')) {
+      throw new ConfigError(
+        `Invalid configuration: ${name} has '${entry}', not an origin (scheme://host[:port]) or a lone *`,
+      );
+    }
+    return origin;
+  });
+}
+
 /** `10.0.0.0/8, 127.0.0.1, ::1` → networks; a bare address is a network of one. */
 export function parseNetworks(name: string, value: string): Network[] {
   return value

@@ -43,7 +43,7 @@ export const envSchema = {
     SHARDS: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
     WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 30 },
     WINDOW_GRACE_SECONDS: { type: 'number', minimum: 0, maximum: 3600, default: 5 },
-    MAX_LATENESS_SECONDS: { type: 'integer', minimum: 0, maximum: 604800, default: 3600 },
+    MAX_LATENESS_SECONDS: { type: 'integer', minimum: 0, maximum: 604800, default: 900 },
     DEDUP_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 604800, default: 600 },
     INGEST_MAX_EVENTS_PER_REQUEST: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
     INGEST_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, default: 5242880 },
@@ -99,6 +99,9 @@ export const envSchema = {
     UNKNOWN_KEY_PERIOD_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
     HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
     TRUST_PROXY: { type: 'string', minLength: 1 },
+    CORS_ORIGINS: { type: 'string', minLength: 1 },
+    OTEL_EXPORTER_OTLP_ENDPOINT: { type: 'string', pattern: '^https?://' },
+    OTEL_SERVICE_NAME: { type: 'string', minLength: 1, default: 'tally' },
   },
 } as const;
 

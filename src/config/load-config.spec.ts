@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('fills defaults and converts units', () => {
     const config = loadConfig({ ...valid, WINDOW_SECONDS: '2', WINDOW_GRACE_SECONDS: '0.5' });
     expect(config.port).toBe(3000);
-    expect(config.window).toMatchObject({ ms: 2000, graceMs: 500, maxLatenessMs: 3_600_000 });
+    expect(config.window).toMatchObject({ ms: 2000, graceMs: 500, maxLatenessMs: 900_000 });
     expect(config.shards).toBe(16);
     expect(config.role).toBe('all');
     expect(config.instanceId).toMatch(/\S+/);
@@ -16,7 +16,11 @@ describe('loadConfig', () => {
     expect(config.encryption.currentId).toBe('k1');
     expect(config.encryption.keys.get('k1')).toEqual(Buffer.alloc(32, 1));
     expect(config.adminAllowedNetworks).toBeNull();
-    expect(config.http).toEqual({ requestTimeoutMs: 10_000, trustedProxies: null });
+    expect(config.http).toEqual({
+      requestTimeoutMs: 10_000,
+      trustedProxies: null,
+      corsOrigins: null,
+    });
     expect(config.unknownKeyBudget).toEqual({ limit: 30, periodMs: 60_000 });
   });
 
@@ -27,6 +31,19 @@ describe('loadConfig', () => {
       { address: '::1', prefix: 128, family: 'ipv6' },
     ]);
     expect(config.unknownKeyBudget).toBeNull();
+  });
+
+  it('reads CORS origins and the tracing endpoint, both off when unset', () => {
+    expect(loadConfig(valid).http.corsOrigins).toBeNull();
+    expect(loadConfig(valid).tracing).toBeNull();
+    const config = loadConfig({
+      ...valid,
+      CORS_ORIGINS: 'https://app.example.com/, http://localhost:5173',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    });
+    expect(config.http.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(config.tracing).toEqual({ endpoint: 'http://collector:4318', serviceName: 'tally' });
+    expect(loadConfig({ ...valid, CORS_ORIGINS: '*' }).http.corsOrigins).toBe('*');
   });
 
   it('reads the live stream settings, in milliseconds where they are times', () => {
@@ -115,6 +132,12 @@ describe('loadConfig', () => {
       "Invalid configuration: ADMIN_ALLOWED_IPS has a bad entry '10.0.0.0/8/1'",
     ],
     [{ TRUST_PROXY: 'nginx' }, "Invalid configuration: TRUST_PROXY has a bad entry 'nginx'"],
+    [
+      { CORS_ORIGINS: 'https://app.example.com/path' },
+      "Invalid configuration: CORS_ORIGINS has 'https://app.example.com/path', not an origin",
+    ],
+    [{ CORS_ORIGINS: '*, https://a.example' }, "CORS_ORIGINS has '*', not an origin"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT must match'],
     [
       { HTTP_REQUEST_TIMEOUT_MS: '50' },
       'Invalid configuration: HTTP_REQUEST_TIMEOUT_MS must be >= 100',

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { ApiKeyRate, AppConfig, AppProfile, AppRole, LogLevel } from './app-config';
 import { CHECKED_SECRETS, DEVELOPMENT_SECRETS } from './development-secrets';
-import { ConfigError, parseEncryptionKeys, parseNetworks } from './env-parsers';
+import { ConfigError, parseEncryptionKeys, parseNetworks, parseOrigins } from './env-parsers';
 import { envSchema, RawEnv } from './env.schema';
 
 /** What each profile means when LOG_LEVEL, LOG_REQUESTS or DOCS_ENABLED is not set. */
@@ -93,7 +93,13 @@ function toConfig(e: Record<string, unknown>): AppConfig {
       requestTimeoutMs: num('HTTP_REQUEST_TIMEOUT_MS'),
       trustedProxies:
         e.TRUST_PROXY === undefined ? null : parseNetworks('TRUST_PROXY', str('TRUST_PROXY')),
+      corsOrigins:
+        e.CORS_ORIGINS === undefined ? null : parseOrigins('CORS_ORIGINS', str('CORS_ORIGINS')),
     },
+    tracing:
+      e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+        ? null
+        : { endpoint: str('OTEL_EXPORTER_OTLP_ENDPOINT'), serviceName: str('OTEL_SERVICE_NAME') },
     instanceId: (e.INSTANCE_ID as string | undefined) ?? defaultInstanceId(),
     databaseUrl: str('DATABASE_URL'),
     databasePoolSize: num('DATABASE_POOL_SIZE'),

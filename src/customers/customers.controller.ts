@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateBody, validateQuery } from '../common/validation/validate-body';
 import { RequireScope } from '../common/access/auth.decorators';
 import { customerParam } from './customer-param';
@@ -42,9 +42,23 @@ export class CustomersController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
-  @ApiBody({ schema: openApi(createCustomerSchema) })
-  @ApiCreatedResponse({ schema: openApi(customerSchema) })
-  @ProblemResponses(400, 401, 403, 409, 429)
+  @Endpoint({
+    id: 'createCustomer',
+    summary: 'Create a customer',
+    description:
+      'A customer of the tenant, by its external id. Ingesting an event for an unknown customer ' +
+      'creates it too: then this answers 409 and PATCH sets the name and email.',
+    access: 'key',
+    body: true,
+    problems: [409],
+  })
+  @ApiBody({
+    schema: namedSchema('CreateCustomerRequest', createCustomerSchema),
+    examples: {
+      customer: { value: { externalId: 'c-43', name: 'Acme Corp', email: 'billing@acme.example' } },
+    },
+  })
+  @ApiCreatedResponse({ schema: namedSchema('Customer', customerSchema) })
   create(@Body() body: unknown): Promise<CustomerView> {
     const { tenantId, ...customer } = validateCreate(body);
     const scope = this.context.scope();
@@ -61,8 +75,17 @@ export class CustomersController {
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'email', required: false, description: 'Exact match; admin scope only.' })
-  @ApiOkResponse({ schema: openApi(customerPageSchema), description: 'By externalId.' })
-  @ProblemResponses(400, 401, 403, 429)
+  @Endpoint({
+    id: 'listCustomers',
+    summary: 'List customers',
+    description: 'By externalId, cursor-paginated; `email` searches (admin scope only).',
+    access: 'key',
+    problems: [400],
+  })
+  @ApiOkResponse({
+    schema: namedSchema('CustomerPage', customerPageSchema),
+    description: 'By externalId.',
+  })
   list(@Query() query: unknown) {
     const params = validateList(query);
     const audience = this.audience();
@@ -74,17 +97,33 @@ export class CustomersController {
 
   @Get(':externalId')
   @RequireScope('read')
-  @ApiOkResponse({ schema: openApi(customerSchema) })
-  @ProblemResponses(400, 401, 403, 404, 429)
+  @Endpoint({
+    id: 'getCustomer',
+    summary: 'Get a customer',
+    description: 'The email only for admin-scope credentials.',
+    access: 'key',
+    problems: [400, 404],
+  })
+  @ApiOkResponse({ schema: namedSchema('Customer', customerSchema) })
   get(@Param('externalId') externalId: string): Promise<CustomerView> {
     return this.customers.get(this.context.scope(), customerParam(externalId), this.audience());
   }
 
   @Patch(':externalId')
   @RequireScope('admin')
-  @ApiBody({ schema: openApi(updateCustomerSchema) })
-  @ApiOkResponse({ schema: openApi(customerSchema) })
-  @ProblemResponses(400, 401, 403, 404, 429)
+  @Endpoint({
+    id: 'updateCustomer',
+    summary: 'Change a customer',
+    description: 'Sets the name or the email; `null` removes either.',
+    access: 'key',
+    body: true,
+    problems: [404],
+  })
+  @ApiBody({
+    schema: namedSchema('UpdateCustomerRequest', updateCustomerSchema),
+    examples: { rename: { value: { name: 'Acme Corporation' } } },
+  })
+  @ApiOkResponse({ schema: namedSchema('Customer', customerSchema) })
   update(@Param('externalId') externalId: string, @Body() body: unknown): Promise<CustomerView> {
     return this.customers.update(
       this.context.scope(),

@@ -1,5 +1,5 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   type HealthCheckResult,
@@ -9,7 +9,29 @@ import {
 } from '@nestjs/terminus';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { Public } from '../common/access/auth.decorators';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { RedisHealthIndicator } from './redis.health';
+
+const checks = {
+  type: 'object',
+  description: 'By dependency: `postgres`, `redis`.',
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { enum: ['up', 'degraded', 'down'] }, message: { type: 'string' } },
+  },
+};
+const readinessSchema = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { enum: ['ok', 'degraded'] },
+    info: checks,
+    error: checks,
+    details: checks,
+  },
+};
 
 /** Each check's bound: readiness answers within it, whatever state a dependency is in. */
 const CHECK_TIMEOUT_MS = 1000;
@@ -27,6 +49,15 @@ export class HealthController {
   /** The process is up; says nothing of its dependencies (a restart would not fix them). */
   @Get('live')
   @Public()
+  @Endpoint({
+    id: 'getLiveness',
+    summary: 'Liveness probe',
+    description: 'The process is up. Says nothing of Postgres or Redis.',
+    access: 'public',
+  })
+  @ApiOkResponse({
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+  })
   live() {
     return { status: 'ok' };
   }
@@ -38,7 +69,18 @@ export class HealthController {
    */
   @Get('ready')
   @Public()
-  @HealthCheck()
+  @Endpoint({
+    id: 'getReadiness',
+    summary: 'Readiness probe',
+    description:
+      'Ready to take traffic: Redis answers, or is unreachable with room in the spool (200, ' +
+      '`degraded`). Postgres is reported but never makes it unready. 503 names what is down.',
+    access: 'public',
+    problems: [503],
+  })
+  @ApiOkResponse({ schema: namedSchema('Readiness', readinessSchema) })
+  // Terminus would document its own 503 body; ours is a problem (ProblemResponses).
+  @HealthCheck({ swaggerDocumentation: false })
   async ready() {
     try {
       return await this.health.check([

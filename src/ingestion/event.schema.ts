@@ -40,10 +40,3 @@ export const meteringEventSchema = {
     },
   },
 } as const;
-
-export const ingestBodySchema = {
-  oneOf: [
-    meteringEventSchema,
-    { type: 'array', minItems: 1, maxItems: 1000, items: meteringEventSchema },
-  ],
-} as const;

@@ -1,14 +1,25 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiTags } from '@nestjs/swagger';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { Metrics } from '../infra/metrics/metrics';
 import { CountsEvents } from '../api-key-limits';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
-import { ingestBodySchema } from './event.schema';
+import { meteringEventSchema } from './event.schema';
 import { EventValidator } from './event-validator';
 import { IngestionService, IngestResult } from './ingestion.service';
+
+const usageEvent = () => namedSchema('UsageEvent', meteringEventSchema);
+
+/** Events with ids of their own, and no tenantId: the key names the tenant (Try-it works as is). */
+const EXAMPLE_EVENT = {
+  eventId: '0b7e5c1a-3f2d-4c8e-9a61-2d4f8b9c7e10',
+  timestamp: '2026-12-01T12:00:00Z',
+  customerId: 'c-42',
+  apiEndpoint: '/v1/chat/completions',
+  metadata: { inputTokens: 120, outputTokens: 480, model: 'gpt-4o', latencyMs: 830 },
+};
 
 @ApiTags('events')
 @Controller('v1/events')
@@ -24,9 +35,39 @@ export class IngestionController {
   @HttpCode(202)
   @RequireScope('ingest')
   @CountsEvents()
-  @ApiBody({ schema: openApi(ingestBodySchema) })
+  @Endpoint({
+    id: 'ingestEvents',
+    summary: 'Send usage events',
+    description:
+      'One event or an array of up to INGEST_MAX_EVENTS_PER_REQUEST, counted into their windows ' +
+      'before the 202. Each event is counted once by its `eventId` (a retry is safe), and a ' +
+      "customer named for the first time is created. Counts against the key's `events` rate, " +
+      'one unit per event. While Redis is unreachable events go to the spool (`spooled`); a full ' +
+      'spool or stream backlog answers 503 with Retry-After.',
+    access: 'key',
+    body: true,
+  })
+  @ApiBody({
+    schema: {
+      oneOf: [usageEvent(), { type: 'array', minItems: 1, maxItems: 1000, items: usageEvent() }],
+    },
+    examples: {
+      event: { summary: 'One event', value: EXAMPLE_EVENT },
+      batch: {
+        summary: 'A batch',
+        value: [
+          EXAMPLE_EVENT,
+          {
+            ...EXAMPLE_EVENT,
+            eventId: '5d1c9e7b-8a4f-4b2e-b3c6-7f0a1e2d3c4b',
+            metadata: { tokens: 64 },
+          },
+        ],
+      },
+    },
+  })
   @ApiAcceptedResponse({
-    schema: openApi({
+    schema: namedSchema('IngestResult', {
       type: 'object',
       required: ['accepted', 'duplicates'],
       properties: {
@@ -45,7 +86,6 @@ export class IngestionController {
       },
     }),
   })
-  @ProblemResponses(400, 401, 403, 413, 415, 503)
   async ingest(@Body() body: unknown): Promise<IngestResult> {
     const now = Date.now();
     let events;

@@ -3,7 +3,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
 import { RequireStreamAccess } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
@@ -43,7 +43,15 @@ export class StreamController {
     description: STREAM_DESCRIPTION,
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
-  @ProblemResponses(400, 401, 403, 429, 503)
+  @Endpoint({
+    id: 'streamUsage',
+    summary: 'Stream usage as it happens (SSE)',
+    description:
+      'Server-Sent Events for the tenant; resumable with Last-Event-ID. A browser authenticates ' +
+      'with `?ticket=` (POST /v1/auth/stream-ticket). 429: LIVE_MAX_STREAMS_PER_TENANT reached.',
+    access: 'key',
+    problems: [400],
+  })
   async stream(
     @Query() query: unknown,
     @Req() request: FastifyRequest,

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { RequireScope } from '../common/access/auth.decorators';
 import { customerParam, CustomersService } from '../customers';
 import { TenantContext } from '../common/access/tenant-context';
@@ -12,6 +12,25 @@ import { QuotaDefinitions } from './quota-definitions';
 import type { QuotaLimit } from './quota.repository';
 import { quotaDefinitionSchema, setQuotaBodySchema } from './quota.schemas';
 import { parseSetQuotaBody } from './set-quota-body';
+
+const quotaDefinition = () => namedSchema('QuotaDefinition', quotaDefinitionSchema);
+
+const SetQuotaBody = () =>
+  ApiBody({
+    schema: namedSchema('SetQuotaRequest', setQuotaBodySchema),
+    examples: {
+      one: { summary: 'One limit', value: { limit: 1000, period: '1h', algorithm: 'sliding' } },
+      several: {
+        summary: 'Several limits, all must hold',
+        value: {
+          limits: [
+            { limit: 1000, period: '1h', algorithm: 'sliding' },
+            { limit: 10000, period: '1d', algorithm: 'fixed' },
+          ],
+        },
+      },
+    },
+  });
 
 interface QuotaDefinitionView {
   customerId: string | null;
@@ -36,9 +55,16 @@ export class QuotaDefinitionsController {
 
   @Put('customers/:externalId/quotas/:metric')
   @RequireScope('admin')
-  @ApiBody({ schema: openApi(setQuotaBodySchema) })
-  @ApiOkResponse({ schema: openApi(quotaDefinitionSchema) })
-  @ProblemResponses(400, 401, 403, 404)
+  @Endpoint({
+    id: 'setCustomerQuota',
+    summary: "Set a customer's quota on a metric",
+    description: 'Replaces the whole set of its limits (one per period); they apply at once.',
+    access: 'key',
+    body: true,
+    problems: [404],
+  })
+  @SetQuotaBody()
+  @ApiOkResponse({ schema: quotaDefinition() })
   async putCustomer(
     @Param('externalId') externalId: string,
     @Param('metric') metric: string,
@@ -49,8 +75,14 @@ export class QuotaDefinitionsController {
 
   @Get('customers/:externalId/quotas/:metric')
   @RequireScope('admin')
-  @ApiOkResponse({ schema: openApi(quotaDefinitionSchema) })
-  @ProblemResponses(400, 401, 403, 404)
+  @Endpoint({
+    id: 'getCustomerQuota',
+    summary: "Get a customer's quota on a metric",
+    description: "The customer's own limits; 404 when it has none (the default applies).",
+    access: 'key',
+    problems: [400, 404],
+  })
+  @ApiOkResponse({ schema: quotaDefinition() })
   async getCustomer(
     @Param('externalId') externalId: string,
     @Param('metric') metric: string,
@@ -62,7 +94,13 @@ export class QuotaDefinitionsController {
   @HttpCode(204)
   @RequireScope('admin')
   @ApiNoContentResponse({ description: 'Gone, or was never set; the default applies again.' })
-  @ProblemResponses(400, 401, 403, 404)
+  @Endpoint({
+    id: 'deleteCustomerQuota',
+    summary: "Remove a customer's quota on a metric",
+    description: "The tenant's default applies to the customer again.",
+    access: 'key',
+    problems: [400, 404],
+  })
   async deleteCustomer(
     @Param('externalId') externalId: string,
     @Param('metric') metric: string,
@@ -76,17 +114,30 @@ export class QuotaDefinitionsController {
 
   @Put('quotas/defaults/:metric')
   @RequireScope('admin')
-  @ApiBody({ schema: openApi(setQuotaBodySchema) })
-  @ApiOkResponse({ schema: openApi(quotaDefinitionSchema) })
-  @ProblemResponses(400, 401, 403, 404)
+  @Endpoint({
+    id: 'setDefaultQuota',
+    summary: "Set the tenant's default quota on a metric",
+    description: 'Applies to every customer without a quota of its own on the metric.',
+    access: 'key',
+    body: true,
+    problems: [404],
+  })
+  @SetQuotaBody()
+  @ApiOkResponse({ schema: quotaDefinition() })
   putDefault(@Param('metric') metric: string, @Body() body: unknown): Promise<QuotaDefinitionView> {
     return this.put(null, metric, body);
   }
 
   @Get('quotas/defaults/:metric')
   @RequireScope('admin')
-  @ApiOkResponse({ schema: openApi(quotaDefinitionSchema) })
-  @ProblemResponses(401, 403, 404)
+  @Endpoint({
+    id: 'getDefaultQuota',
+    summary: "Get the tenant's default quota on a metric",
+    description: '404 when none is set.',
+    access: 'key',
+    problems: [404],
+  })
+  @ApiOkResponse({ schema: quotaDefinition() })
   getDefault(@Param('metric') metric: string): Promise<QuotaDefinitionView> {
     return this.get(null, metric);
   }
@@ -95,7 +146,13 @@ export class QuotaDefinitionsController {
   @HttpCode(204)
   @RequireScope('admin')
   @ApiNoContentResponse({ description: 'Gone, or was never set.' })
-  @ProblemResponses(401, 403, 404)
+  @Endpoint({
+    id: 'deleteDefaultQuota',
+    summary: "Remove the tenant's default quota on a metric",
+    description: 'Customers without a quota of their own are then unlimited on the metric.',
+    access: 'key',
+    problems: [404],
+  })
   async deleteDefault(@Param('metric') metric: string): Promise<void> {
     await this.definitions.remove(this.context.scope(), null, metricOf(metric));
   }

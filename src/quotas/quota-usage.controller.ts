@@ -9,8 +9,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from '../common/errors/problem';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { headerRefs, RATE_LIMIT_HEADERS } from '../common/openapi/headers';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateBody, validateQuery } from '../common/validation/validate-body';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { RequireScope } from '../common/access/auth.decorators';
@@ -38,13 +39,12 @@ import { answerKeyRate, ChargesKeyInHandler, CountsEvents } from '../api-key-lim
 const validateConsume = validateBody<ConsumeRequest>(consumeBodySchema);
 const validateStatus = validateQuery<{ customerId: string; metric?: Metric }>(statusQuerySchema);
 
-const header = (description: string, type = 'integer') => ({ description, schema: { type } });
 const consumeHeaderDocs = {
-  [QUOTA_POLICY_HEADER]: header('The failure policy: fail-open or fail-closed.', 'string'),
-  'RateLimit-Limit': header('The binding limit.'),
-  'RateLimit-Remaining': header('Units left under it.'),
-  'RateLimit-Reset': header('Seconds until it is whole.'),
-  'RateLimit-Policy': header('Every limit applied, e.g. `100;w=60, 5000;w=86400`.', 'string'),
+  [QUOTA_POLICY_HEADER]: {
+    description: 'The failure policy: fail-open or fail-closed.',
+    schema: { type: 'string', enum: ['fail-open', 'fail-closed'] },
+  },
+  ...headerRefs(RATE_LIMIT_HEADERS),
 };
 
 @ApiTags('quotas')
@@ -66,18 +66,34 @@ export class QuotaUsageController {
   @RequireScope('ingest')
   @CountsEvents()
   @ChargesKeyInHandler()
-  @ApiBody({ schema: openApi(consumeBodySchema) })
-  @ApiOkResponse({ schema: openApi(consumeResultSchema), headers: consumeHeaderDocs })
   @ApiResponse({
     status: 429,
-    description: 'Refused; nothing was consumed.',
-    headers: {
-      ...consumeHeaderDocs,
-      'Retry-After': header('Seconds until the same call could pass.'),
+    description:
+      "Refused by the customer's quota (`exceeded` names the limit); nothing was consumed.",
+    headers: { ...consumeHeaderDocs, ...headerRefs(['Retry-After']) },
+    content: {
+      [PROBLEM_CONTENT_TYPE]: { schema: namedSchema('QuotaExceeded', quotaExceededSchema) },
     },
-    content: { [PROBLEM_CONTENT_TYPE]: { schema: openApi(quotaExceededSchema) } },
   })
-  @ProblemResponses(400, 401, 403, 503)
+  @Endpoint({
+    id: 'consumeQuota',
+    summary: "Check and consume a customer's quota",
+    description:
+      'Consumes `units` of the metric if every limit that applies to the customer (its own, or ' +
+      "the tenant's default) has room, atomically; otherwise 429 and nothing is consumed. No " +
+      'limit set: allowed, with no RateLimit headers. With Redis unreachable the failure policy ' +
+      'decides (Tally-Quota-Policy): allowed unenforced (fail-open) or 503 (fail-closed).',
+    access: 'key',
+    body: true,
+  })
+  @ApiBody({
+    schema: namedSchema('ConsumeRequest', consumeBodySchema),
+    examples: { calls: { value: { customerId: 'c-42', metric: 'calls', units: 1 } } },
+  })
+  @ApiOkResponse({
+    schema: namedSchema('ConsumeResult', consumeResultSchema),
+    headers: consumeHeaderDocs,
+  })
   async consume(
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -105,8 +121,15 @@ export class QuotaUsageController {
   @RequireScope('read')
   @ApiQuery({ name: 'customerId', required: true })
   @ApiQuery({ name: 'metric', required: false, enum: METRICS })
-  @ApiOkResponse({ schema: openApi(quotaStatusSchema) })
-  @ProblemResponses(400, 401, 403, 503)
+  @Endpoint({
+    id: 'getQuotaStatus',
+    summary: "Read a customer's quota state",
+    description:
+      'Every limit that applies, with what remains and when it resets; consumes nothing.',
+    access: 'key',
+    problems: [400],
+  })
+  @ApiOkResponse({ schema: namedSchema('QuotaStatus', quotaStatusSchema) })
   async status(@Query() query: unknown): Promise<{ customerId: string; limits: LimitView[] }> {
     const { customerId, metric } = validateStatus(query);
     const metrics = metric ? [metric] : [...METRICS];
@@ -118,7 +141,13 @@ export class QuotaUsageController {
   @HttpCode(204)
   @RequireScope('admin')
   @ApiNoContentResponse({ description: 'Every limit of the customer is whole again.' })
-  @ProblemResponses(400, 401, 403, 404, 503)
+  @Endpoint({
+    id: 'resetCustomerQuotas',
+    summary: "Reset a customer's quotas",
+    description: 'Every limit of the customer starts whole again; the definitions stay.',
+    access: 'key',
+    problems: [400, 404],
+  })
   async reset(@Param('externalId') externalId: string): Promise<void> {
     const scope = this.context.scope();
     const customerId = customerParam(externalId);

@@ -8,9 +8,15 @@ export function quotaPolicyValue(policy: 'open' | 'closed'): string {
 }
 
 /**
- * RateLimit-Limit / -Remaining / -Reset (draft-ietf-httpapi-ratelimit-headers-06) for the
- * decision's binding rule, and RateLimit-Policy listing every rule applied; none when no
- * rule applied or the decision was not enforced.
+ * The rate-limit fields of a decision, in two generations (docs/quotas.md, "Headers"):
+ *
+ * - `RateLimit-Policy` and `RateLimit`, the structured fields of the current draft
+ *   (draft-ietf-httpapi-ratelimit-headers-09/10): one item per rule applied, named by its
+ *   bucket field, `"calls:3600s";q=100;w=3600` and `"calls:3600s";r=42;t=1800`.
+ * - `RateLimit-Limit` / `-Remaining` / `-Reset` of draft 06, which most client libraries
+ *   still read, for the decision's binding rule.
+ *
+ * None when no rule applied or the decision was not enforced.
  */
 export function rateLimitHeaders(
   rules: readonly NamedRule[],
@@ -19,11 +25,17 @@ export function rateLimitHeaders(
   if (decision.binding < 0) return {};
   const rule = rules[decision.binding];
   const state = decision.states[decision.binding];
+  const reset = (i: number) => secondsUntil(decision.states[i].resetAtMs, decision.nowMs);
   return {
+    'RateLimit-Policy': rules
+      .map((r) => `"${r.field}";q=${r.limit};w=${r.periodMs / 1000}`)
+      .join(', '),
+    RateLimit: rules
+      .map((r, i) => `"${r.field}";r=${decision.states[i].remaining};t=${reset(i)}`)
+      .join(', '),
     'RateLimit-Limit': String(rule.limit),
     'RateLimit-Remaining': String(state.remaining),
-    'RateLimit-Reset': String(secondsUntil(state.resetAtMs, decision.nowMs)),
-    'RateLimit-Policy': rules.map((r) => `${r.limit};w=${r.periodMs / 1000}`).join(', '),
+    'RateLimit-Reset': String(reset(decision.binding)),
   };
 }
 

@@ -7,8 +7,8 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateBody, validateQuery } from '../common/validation/validate-body';
 import { AdminOnly } from '../common/access/auth.decorators';
 import {
@@ -38,12 +38,22 @@ export class TenantsController {
   @AdminOnly()
   // The answer holds a secret: no cache, shared or private, may keep it.
   @Header('Cache-Control', 'no-store')
-  @ApiBody({ schema: openApi(createTenantSchema) })
+  @Endpoint({
+    id: 'createTenant',
+    summary: 'Create a tenant',
+    description:
+      'A tenant and its first API key (all scopes), whose secret is in this answer only.',
+    access: 'admin',
+    body: true,
+  })
+  @ApiBody({
+    schema: namedSchema('CreateTenantRequest', createTenantSchema),
+    examples: { tenant: { value: { name: 'Acme' } } },
+  })
   @ApiCreatedResponse({
-    schema: openApi(createdTenantSchema),
+    schema: namedSchema('CreatedTenant', createdTenantSchema),
     description: 'The key is shown only here.',
   })
-  @ProblemResponses(400, 401, 403)
   async create(@Body() body: unknown) {
     const { name } = validateCreate(body);
     const { tenant, apiKey } = await this.tenants.create(name.trim());
@@ -57,8 +67,17 @@ export class TenantsController {
   @AdminOnly()
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
   @ApiQuery({ name: 'cursor', required: false })
-  @ApiOkResponse({ schema: openApi(tenantPageSchema), description: 'Oldest first.' })
-  @ProblemResponses(400, 401, 403)
+  @Endpoint({
+    id: 'listTenants',
+    summary: 'List tenants',
+    description: 'Oldest first, cursor-paginated.',
+    access: 'admin',
+    problems: [400],
+  })
+  @ApiOkResponse({
+    schema: namedSchema('TenantPage', tenantPageSchema),
+    description: 'Oldest first.',
+  })
   async list(@Query() query: unknown): Promise<{ data: TenantView[]; nextCursor: string | null }> {
     const { limit, cursor } = validateList(query);
     const page = await this.tenants.list(limit, cursor);
@@ -68,8 +87,14 @@ export class TenantsController {
   @Get(':id')
   @AdminOnly()
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiOkResponse({ schema: openApi(tenantSchema) })
-  @ProblemResponses(401, 403, 404)
+  @Endpoint({
+    id: 'getTenant',
+    summary: 'Get a tenant',
+    description: 'One tenant by id.',
+    access: 'admin',
+    problems: [404],
+  })
+  @ApiOkResponse({ schema: namedSchema('Tenant', tenantSchema) })
   async get(@Param('id') id: string): Promise<TenantView> {
     return toTenantView(await this.tenants.get(id));
   }
@@ -77,9 +102,19 @@ export class TenantsController {
   @Patch(':id')
   @AdminOnly()
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiBody({ schema: openApi(updateTenantSchema) })
-  @ApiOkResponse({ schema: openApi(tenantSchema) })
-  @ProblemResponses(400, 401, 403, 404)
+  @Endpoint({
+    id: 'updateTenant',
+    summary: 'Change a tenant',
+    description: "Renames it, or suspends or resumes it (a suspended tenant's keys answer 403).",
+    access: 'admin',
+    body: true,
+    problems: [404],
+  })
+  @ApiBody({
+    schema: namedSchema('UpdateTenantRequest', updateTenantSchema),
+    examples: { rename: { value: { name: 'Acme Inc' } } },
+  })
+  @ApiOkResponse({ schema: namedSchema('Tenant', tenantSchema) })
   async update(@Param('id') id: string, @Body() body: unknown): Promise<TenantView> {
     const changes = validateUpdate(body);
     if (changes.name !== undefined) changes.name = changes.name.trim();

@@ -20,15 +20,15 @@ describe('the Redis epoch marker', () => {
 });
 
 describe('what a Redis data loss leaves to recompute', () => {
-  // 30 s windows, 5 s grace, 1 h max lateness, 10 min dedup margin, 5 min future skew.
+  // 30 s windows, 5 s grace, 15 min max lateness, 10 min dedup margin, 5 min future skew.
   const config = loadConfig({ ...REQUIRED_ENV });
   const start = Date.parse('2026-12-03T10:00:07.250Z');
 
   it('reaches back as far as any window hash lived: end + max lateness + margin', () => {
     const { recoverFromMs } = lossHorizon(start, config);
-    // 10:00:07.25 − 1 h − 10 min = 08:50:07.25, inside the window that starts at 08:50:00
-    // and ends after it; the one before ended at 08:50:00, before any hash of it could live.
-    expect(new Date(recoverFromMs).toISOString()).toBe('2026-12-03T08:50:00.000Z');
+    // 10:00:07.25 − 15 min − 10 min = 09:35:07.25, inside the window that starts at 09:35:00
+    // and ends after it; the one before ended at 09:35:00, before any hash of it could live.
+    expect(new Date(recoverFromMs).toISOString()).toBe('2026-12-03T09:35:00.000Z');
   });
 
   it('hands Postgres every window an event accepted before the loss can be in', () => {

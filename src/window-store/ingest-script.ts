@@ -5,15 +5,18 @@ import { windowEndOf, windowStartOf } from './window-math';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
+import { dedupMember } from './dedup-member';
 import { IngestArgumentError } from './ingest-failure';
 import { INGEST_LUA } from './ingest.lua';
 import { IngestOutcome, MeteringEvent, StreamedEvent } from './metering-event';
 
-type IngestCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
+type IngestArgument = string | number | Buffer;
+type IngestCommand = (numKeys: number, ...args: IngestArgument[]) => Promise<number[]>;
 
 interface WindowGroup {
   hashKey: string;
   dedupKey: string;
+  legacyDedupKey: string;
   windowEndMs: number;
   positions: number[];
 }
@@ -57,15 +60,15 @@ export class IngestScript {
     const groups = this.groupByWindow(shard, events);
     const keys = [this.layout.stream(shard), this.layout.openIndex(shard)];
     const { graceMs, maxLatenessMs, retentionMarginMs } = this.config.window;
-    const args: (string | number)[] = [graceMs, maxLatenessMs, retentionMarginMs, groups.length];
+    const args: IngestArgument[] = [graceMs, maxLatenessMs, retentionMarginMs, groups.length];
     const order: number[] = [];
     for (const group of groups) {
-      keys.push(group.hashKey, group.dedupKey);
+      keys.push(group.hashKey, group.dedupKey, group.legacyDedupKey);
       args.push(group.windowEndMs, group.positions.length);
       for (const position of group.positions) {
         const e = events[position];
         args.push(
-          e.eventId,
+          dedupMember(e.eventId),
           e.tokens,
           e.inputTokens,
           e.outputTokens,
@@ -96,6 +99,7 @@ export class IngestScript {
         group = {
           hashKey,
           dedupKey: this.layout.dedupKey(ref),
+          legacyDedupKey: this.layout.legacyDedupKey(ref),
           windowEndMs: windowEndOf(ref.windowStartMs, windowMs),
           positions: [],
         };

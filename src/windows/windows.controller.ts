@@ -1,8 +1,8 @@
 import { Controller, Get, Query, Inject } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { openApi } from '../common/openapi/json-schema';
-import { ProblemResponses } from '../common/openapi/problem-responses';
+import { namedSchema } from '../common/openapi/component-schemas';
+import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
@@ -32,8 +32,16 @@ export class WindowsController {
   @ApiQuery({ name: 'to', required: false, description: 'Window start, exclusive; the same form' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100 } })
   @ApiQuery({ name: 'cursor', required: false })
-  @ApiOkResponse({ schema: openApi(windowPageSchema) })
-  @ProblemResponses(400, 401, 403)
+  @Endpoint({
+    id: 'listWindows',
+    summary: 'List closed windows',
+    description:
+      'The aggregation windows flushed to Postgres (WINDOW_SECONDS each), per customer and ' +
+      'endpoint, by start time, cursor-paginated.',
+    access: 'key',
+    problems: [400],
+  })
+  @ApiOkResponse({ schema: namedSchema('WindowPage', windowPageSchema) })
   async list(@Query() query: unknown): Promise<WindowPage> {
     return this.windows.list(this.context.scope(), validateListQuery(query), this.clock.now());
   }

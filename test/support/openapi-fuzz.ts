@@ -58,7 +58,8 @@ export interface FuzzOperation {
 }
 
 /** Every operation of the document, each with the malformed requests that fit it. */
-export function fuzzOperations(doc: OpenApiDocument, context: FuzzContext): FuzzOperation[] {
+export function fuzzOperations(document: OpenApiDocument, context: FuzzContext): FuzzOperation[] {
+  const doc = resolveRefs(document, document) as OpenApiDocument;
   return Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => ({
       method: method.toUpperCase(),
@@ -66,6 +67,20 @@ export function fuzzOperations(doc: OpenApiDocument, context: FuzzContext): Fuzz
       requests: malformedRequests(method.toUpperCase(), path, operation, context),
     })),
   );
+}
+
+/** The document with every local `$ref` (named schemas, headers) replaced by what it names. */
+function resolveRefs(value: unknown, root: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveRefs(v, root));
+  if (!value || typeof value !== 'object') return value;
+  if ('$ref' in value && typeof value.$ref === 'string') {
+    const target = value.$ref
+      .slice(2)
+      .split('/')
+      .reduce((node: unknown, key) => (node as Record<string, unknown>)[key], root);
+    return resolveRefs(target, root);
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, root)]));
 }
 
 function malformedRequests(

@@ -16,10 +16,16 @@ export const REQUEST_ID_KEY = 'requestId';
 /**
  * The process's one pino logger: JSON lines on stdout (or `destination`), level names
  * rather than numbers, ISO times, the instance id on every line. Fastify derives each
- * request's logger from it; Nest's `Logger` writes through `PinoNestLogger`.
+ * request's logger from it; Nest's `Logger` writes through `PinoNestLogger`. `fields`,
+ * when tracing is on, adds the active trace and span ids to every line (pino's mixin).
  */
-export function createRootLogger(config: AppConfig, destination?: DestinationStream): Logger {
+export function createRootLogger(
+  config: AppConfig,
+  destination?: DestinationStream,
+  fields?: () => object,
+): Logger {
   const options: LoggerOptions = {
+    ...(fields ? { mixin: fields } : {}),
     level: config.log.level,
     base: { instance: config.instanceId },
     timestamp: pino.stdTimeFunctions.isoTime,

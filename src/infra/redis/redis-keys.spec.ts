@@ -22,7 +22,12 @@ describe('Redis keys', () => {
 
     it.each([
       ['window hash', windows.windowKey(ref), 'p:{3}:w:tenant-uuid:1700000000000:c:with:colons'],
-      ['dedup set', windows.dedupKey(ref), 'p:{3}:d:tenant-uuid:1700000000000:c:with:colons'],
+      ['dedup hash', windows.dedupKey(ref), 'p:{3}:dd:tenant-uuid:1700000000000:c:with:colons'],
+      [
+        'legacy dedup set',
+        windows.legacyDedupKey(ref),
+        'p:{3}:d:tenant-uuid:1700000000000:c:with:colons',
+      ],
       ['open index', windows.openIndex(3), 'p:{3}:open'],
       ['recompute index', windows.recomputeIndex(3), 'p:{3}:recompute'],
       ['event stream', windows.stream(3), 'p:{3}:events'],
@@ -37,6 +42,7 @@ describe('Redis keys', () => {
       for (const key of [
         windows.windowKey(ref),
         windows.dedupKey(ref),
+        windows.legacyDedupKey(ref),
         windows.openIndex(3),
         windows.stream(3),
         windows.closerLock(3),

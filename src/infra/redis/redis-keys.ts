@@ -30,7 +30,20 @@ export class WindowKeys {
     return `${this.tag(ref.shard)}:w:${ref.tenantId}:${ref.windowStartMs}:${ref.customerId}`;
   }
 
+  /**
+   * The window's dedup bucket 0 (a hash; see src/window-store/ingest.lua.ts), which also
+   * counts the members; bucket i > 0 is this key followed by `:i`.
+   */
   dedupKey(ref: WindowRef): string {
+    return `${this.tag(ref.shard)}:dd:${ref.tenantId}:${ref.windowStartMs}:${ref.customerId}`;
+  }
+
+  /**
+   * The window's dedup set as written before `dedupKey` (one SET member per eventId).
+   * The ingest script still reads it while it exists, so that an upgrade in the middle
+   * of a window does not forget the events seen before it; nothing writes it any more.
+   */
+  legacyDedupKey(ref: WindowRef): string {
     return `${this.tag(ref.shard)}:d:${ref.tenantId}:${ref.windowStartMs}:${ref.customerId}`;
   }
 
