@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { ApiKeyLimitsModule } from './api-key-limits/api-key-limits.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { type AppConfig } from './config/app-config';
@@ -34,8 +35,11 @@ export class AppModule {
         MetricsModule,
         DatabaseModule.forRoot(entities),
         RedisModule,
-        AuthModule,
+        // In this order, the routes (and the OpenAPI document's paths) keep the order
+        // they had in one module: tenants, API keys, tokens, customers.
         TenantsModule,
+        ApiKeysModule,
+        AuthModule,
         CustomersModule,
         LiveModule,
         RedisEpochModule,
