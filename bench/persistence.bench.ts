@@ -12,9 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
-import type { StreamedEvent } from '../src/window-store/metering-event';
+import type { StreamedEvent } from '../src/window-store/stream-entry';
 import { SYSTEM_DB_ROLE } from '../src/infra/database/data-source';
-import { batchJson, type StreamEntry } from '../src/persistence/event-writer';
+import { batchJson, type StreamEntry } from '../src/window-store/stream-entry';
 import {
   WRITE_EVENTS_SKIPPING_STORED_SQL,
   WRITE_NEW_EVENTS_SQL,

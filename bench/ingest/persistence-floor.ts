@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { EPOCH_LOCK_KEY } from '../../src/redis-epoch/redis-epoch.sql';
-import type { StreamedEvent } from '../../src/window-store/metering-event';
+import type { StreamedEvent } from '../../src/window-store/stream-entry';
 import { SYSTEM_DB_ROLE } from '../../src/infra/database/data-source';
-import { batchJson, type StreamEntry } from '../../src/persistence/event-writer';
+import { batchJson, type StreamEntry } from '../../src/window-store/stream-entry';
 import { EPOCH_WRITE_LOCK_SQL, WRITE_NEW_EVENTS_SQL } from '../../src/persistence/event-writer.sql';
 import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 import { recreateDatabase } from './stores';

@@ -5,11 +5,12 @@ import { execAll } from '../infra/redis/exec-all';
 import { WindowKeys } from '../infra/redis/redis-keys';
 import { PERSISTENCE_REDIS, REDIS } from '../infra/redis/redis.tokens';
 import { parseMarker } from './epoch-marker';
+import type { StreamEntry } from './stream-entry';
 
 /** The consumer group of the persistence workers, on every shard's stream. */
 export const CONSUMER_GROUP = 'persist';
 
-export type StreamEntry = [id: string, fields: string[]];
+export type { StreamEntry };
 
 export interface ShardEntries {
   shard: number;

@@ -14,3 +14,6 @@ export { classifyIngestFailure } from './ingest-failure';
 export { IngestScript, checkEvents } from './ingest-script';
 export { IngestOutcome } from './metering-event';
 export type { MeteringEvent } from './metering-event';
+export { batchJson, readableEntries } from './stream-entry';
+export type { StreamEntry, StreamedEvent } from './stream-entry';
+export type { ShardEntries } from './event-stream';

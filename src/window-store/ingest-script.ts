@@ -8,7 +8,8 @@ import { REDIS } from '../infra/redis/redis.tokens';
 import { dedupMember } from './dedup-member';
 import { IngestArgumentError } from './ingest-failure';
 import { INGEST_LUA } from './ingest.lua';
-import { IngestOutcome, MeteringEvent, StreamedEvent } from './metering-event';
+import { IngestOutcome, MeteringEvent } from './metering-event';
+import { encodeStreamedEvent } from './stream-entry';
 
 type IngestArgument = string | number | Buffer;
 type IngestCommand = (numKeys: number, ...args: IngestArgument[]) => Promise<number[]>;
@@ -75,7 +76,7 @@ export class IngestScript {
           e.latencyMs ?? -1,
           e.endpoint,
           e.model ?? '',
-          streamJson(e, receivedAtMs),
+          encodeStreamedEvent(e, receivedAtMs),
         );
         order.push(position);
       }
@@ -145,21 +146,4 @@ function checkEvent(e: MeteringEvent, index: number): void {
     fail('latencyMs must be a safe integer >= 0');
   }
   if (e.metadata === null || typeof e.metadata !== 'object') fail('metadata must be an object');
-}
-
-function streamJson(e: MeteringEvent, receivedAtMs: number): string {
-  const streamed: StreamedEvent = {
-    i: e.eventId,
-    t: e.tenantId,
-    c: e.customerId,
-    ts: e.timestampMs,
-    e: e.endpoint,
-    m: e.metadata,
-    r: e.receivedAtMs ?? receivedAtMs,
-  };
-  try {
-    return JSON.stringify(streamed);
-  } catch (error) {
-    throw new IngestArgumentError(`event ${e.eventId}: ${(error as Error).message}`);
-  }
 }

@@ -16,18 +16,6 @@ export interface MeteringEvent {
   receivedAtMs?: number;
 }
 
-/** What one event becomes in the persistence stream (short keys: it is written per event). */
-export interface StreamedEvent {
-  i: string;
-  t: string;
-  c: string;
-  ts: number;
-  e: string;
-  m: Record<string, unknown>;
-  /** Received at (ms), the arrival time that decides whether an event was late. */
-  r: number;
-}
-
 /** Per-event outcome of the ingest script. */
 export enum IngestOutcome {
   Duplicate = 0,
