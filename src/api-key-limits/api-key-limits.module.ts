@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth';
 import { RateLimitsModule } from '../rate-limits';
+import { ApiKeyBudget } from './api-key-budget';
 import { ApiKeyRateLimitGuard } from './api-key-rate-limit.guard';
 
 /**
@@ -10,6 +11,7 @@ import { ApiKeyRateLimitGuard } from './api-key-rate-limit.guard';
  */
 @Module({
   imports: [AuthModule, RateLimitsModule],
-  providers: [{ provide: APP_GUARD, useClass: ApiKeyRateLimitGuard }],
+  providers: [ApiKeyBudget, { provide: APP_GUARD, useClass: ApiKeyRateLimitGuard }],
+  exports: [ApiKeyBudget],
 })
 export class ApiKeyLimitsModule {}

@@ -6,7 +6,8 @@ import { AUTH_KEY, type AuthRequirement, isTenantRoute } from '../common/access/
 import { TenantContext } from '../common/access/tenant-context';
 import { answerKeyRate } from './api-key-rate';
 import { KEY_CHARGED_BY_HANDLER, RATE_CLASS_KEY } from './rate-class';
-import { QUOTA_POLICY_HEADER, quotaPolicyValue, RateLimiter } from '../rate-limits';
+import { QUOTA_POLICY_HEADER, quotaPolicyValue } from '../rate-limits';
+import { ApiKeyBudget } from './api-key-budget';
 
 /**
  * Each API key's own rate limit, on every route a key (or a token issued for it)
@@ -23,7 +24,7 @@ export class ApiKeyRateLimitGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly limiter: RateLimiter,
+    private readonly budget: ApiKeyBudget,
     private readonly context: TenantContext,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -42,8 +43,8 @@ export class ApiKeyRateLimitGuard implements CanActivate {
     const body = http.getRequest<FastifyRequest>().body;
     const reply = http.getResponse<FastifyReply>();
     const units = rateClass === 'events' && Array.isArray(body) ? Math.max(body.length, 1) : 1;
-    const limited = await this.limiter
-      .consumeForApiKey(this.context.principal(), rateClass, units)
+    const limited = await this.budget
+      .charge(this.context.principal(), rateClass, units)
       .catch((error: unknown) => {
         // Fail-closed with Redis unreachable: the 503 names the policy that produced it.
         void reply.header(QUOTA_POLICY_HEADER, this.policy);

@@ -5,6 +5,7 @@ import type { Metric } from './metric';
 import { QuotaDefinitions } from './quota-definitions';
 import type { AppliedQuota } from './quota-snapshot';
 import { QuotaKeys } from '../infra/redis/redis-keys';
+import { ApiKeyBudget } from '../api-key-limits';
 import { LimitDecision, RateLimiter, type RateLimitOutcome } from '../rate-limits';
 
 export interface ConsumeRequest {
@@ -29,6 +30,7 @@ export class QuotaService {
   constructor(
     private readonly definitions: QuotaDefinitions,
     private readonly limiter: RateLimiter,
+    private readonly budget: ApiKeyBudget,
     private readonly keys: QuotaKeys,
   ) {}
 
@@ -47,14 +49,14 @@ export class QuotaService {
     try {
       rules = await this.definitions.applicable(scope, customerId, metric);
     } catch (error) {
-      const keyOutcome = await this.limiter.consumeForApiKey(key, 'events', 1);
+      const keyOutcome = await this.budget.charge(key, 'events', 1);
       if (keyOutcome && !keyOutcome.decision.allowed) {
         return { rules: [], decision: keyOutcome.decision, key: keyOutcome };
       }
       return { rules: [], decision: this.limiter.undecided('consume', error), key: keyOutcome };
     }
     const bucket = this.keys.customer(scope.tenantId, customerId);
-    const outcome = await this.limiter.consumeWithApiKey(key, bucket, rules, units);
+    const outcome = await this.budget.chargeWith(key, bucket, rules, units);
     return { rules, decision: outcome.quota, key: outcome.key };
   }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ApiKeyLimitsModule } from '../api-key-limits';
 import { AuthModule } from '../auth';
 import { CustomersModule } from '../customers';
 import { RateLimitsModule } from '../rate-limits';
@@ -11,7 +12,7 @@ import { QuotaService } from './quota.service';
 
 /** A tenant's quota definitions per customer, their usage, and the consume endpoint. */
 @Module({
-  imports: [AuthModule, CustomersModule, RateLimitsModule],
+  imports: [AuthModule, CustomersModule, RateLimitsModule, ApiKeyLimitsModule],
   controllers: [QuotaDefinitionsController, QuotaUsageController],
   providers: [QuotaRepository, DefinitionChanges, QuotaDefinitions, QuotaService],
 })

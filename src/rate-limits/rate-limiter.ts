@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { LIMITER_REDIS } from '../infra/redis/redis.tokens';
-import type { Principal } from '../common/access/principal';
 import { CLOCK, type Clock } from '../common/clock';
 import {
   Metrics,
@@ -20,7 +20,6 @@ import {
   retryAt,
 } from './limiter-math';
 import { LIMITER_LUA } from './limiter.lua';
-import { QuotaKeys, ruleField } from '../infra/redis/redis-keys';
 
 /** A rule plus the bucket field its counters live under (unique within the bucket). */
 export interface NamedRule extends LimitRule {
@@ -55,21 +54,16 @@ export interface RateLimitOutcome {
 }
 
 /** Units to charge to the rules of one bucket, within a call that may charge several. */
-interface Charge {
+export interface Charge {
   bucket: string;
   rules: readonly NamedRule[];
   units: number;
 }
 
-/** A consume judged together with the key's event budget: one script call, all or nothing. */
-export interface ConsumeWithKeyOutcome {
-  /** The key's event budget; null when no event limit applies to the key. */
-  key: RateLimitOutcome | null;
-  /** The customer's limits. */
-  quota: LimitDecision;
+/** One charge of a call judging several: its decision counts on /metrics as `kind`. */
+export interface KindedCharge extends Charge {
+  kind: QuotaDecisionKind;
 }
-
-type LimiterCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
 
 const FAIL_OPEN_WARN_EVERY_MS = 10_000;
 
@@ -83,7 +77,7 @@ type DecisionCounters = Record<QuotaDecisionKind, Record<QuotaDecisionOutcome, {
 @Injectable()
 export class RateLimiter {
   private readonly logger = new Logger(RateLimiter.name);
-  private readonly command: LimiterCommand;
+  private readonly command: ScriptCommand<number[]>;
   private lastFailOpenWarnMs = -Infinity;
   private failOpenSinceWarn = 0;
   /** tally_quota_decisions_total, one series per kind and outcome, bound once. */
@@ -93,12 +87,9 @@ export class RateLimiter {
     @Inject(LIMITER_REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly keys: QuotaKeys,
     metrics: Metrics,
   ) {
-    redis.defineCommand('tallyLimit', { lua: LIMITER_LUA });
-    const client = redis as unknown as { tallyLimit: LimiterCommand };
-    this.command = client.tallyLimit.bind(redis);
+    this.command = defineScript(redis, 'tallyLimit', LIMITER_LUA);
     const counters = (kind: QuotaDecisionKind) => {
       const of = (outcome: QuotaDecisionOutcome) =>
         metrics.quotaDecisions.labels({ kind, outcome });
@@ -139,43 +130,26 @@ export class RateLimiter {
   }
 
   /**
-   * A customer's consume and one unit of the key's event budget in one script call (one
-   * round trip instead of two; measured in docs/performance.md), all charged or none. It
-   * answers as the two calls in a row did, except that a consume the customer's limits
-   * refuse no longer spends the key's budget: the key's refusal comes first, and only a
-   * consume the key's budget admits is counted as a consume decision.
+   * Several charges in one script call, all charged or none. Charge i's decision is
+   * counted (as its `kind`) only when every charge before it was allowed: an earlier
+   * refusal decides the call. If Redis cannot be asked, each follows the failure policy,
+   * in order.
    */
-  async consumeWithApiKey(
-    key: Pick<Principal, 'keyId' | 'rateLimits'>,
-    bucket: string,
-    rules: readonly NamedRule[],
-    units: number,
-  ): Promise<ConsumeWithKeyOutcome> {
-    const keyRule = this.apiKeyRule(key, 'events');
-    if (!keyRule) return { key: null, quota: await this.consume('consume', bucket, rules, units) };
-    if (rules.length === 0) {
-      const outcome = await this.consumeForApiKey(key, 'events', 1);
-      return { key: outcome, quota: this.counted('consume', this.unlimited(true)) };
-    }
-    const charges = [
-      { bucket: this.keys.apiKey(key.keyId), rules: [keyRule], units: 1 },
-      { bucket, rules, units },
-    ];
+  async consumeAll(charges: readonly KindedCharge[]): Promise<LimitDecision[]> {
     let reply: number[];
     try {
       reply = await this.run(charges);
     } catch (error) {
       if (isScriptError(error)) throw error;
-      const keyDecision = this.undecided('api_key_events', error);
-      return {
-        key: { rules: [keyRule], decision: keyDecision },
-        quota: this.undecided('consume', error),
-      };
+      return charges.map(({ kind }) => this.undecided(kind, error));
     }
-    const [keyDecision, quota] = this.interpret(charges, reply);
-    this.counted('api_key_events', keyDecision);
-    if (keyDecision.allowed) this.counted('consume', quota);
-    return { key: { rules: [keyRule], decision: keyDecision }, quota };
+    const decisions = this.interpret(charges, reply);
+    let admitted = true;
+    decisions.forEach((decision, i) => {
+      if (admitted) this.counted(charges[i].kind, decision);
+      admitted &&= decision.allowed;
+    });
+    return decisions;
   }
 
   /** The rules' state now, consuming nothing. */
@@ -201,38 +175,6 @@ export class RateLimiter {
     }
     this.warnFailOpen(cause);
     return this.counted(kind, this.unlimited(false));
-  }
-
-  /**
-   * Charges an API key's rate limit of the given class: the key's own, else the configured
-   * one; null when neither applies (the configured limit is 0 and the key sets none).
-   */
-  async consumeForApiKey(
-    key: Pick<Principal, 'keyId' | 'rateLimits'>,
-    rateClass: ApiKeyRateClass,
-    units: number,
-  ): Promise<RateLimitOutcome | null> {
-    const rule = this.apiKeyRule(key, rateClass);
-    if (!rule) return null;
-    const bucket = this.keys.apiKey(key.keyId);
-    return {
-      rules: [rule],
-      decision: await this.consume(`api_key_${rateClass}`, bucket, [rule], units),
-    };
-  }
-
-  private apiKeyRule(
-    key: Pick<Principal, 'rateLimits'>,
-    rateClass: ApiKeyRateClass,
-  ): NamedRule | null {
-    const rate = key.rateLimits[rateClass] ?? this.config.quota.apiKeyRates[rateClass];
-    if (!rate) return null;
-    return {
-      field: ruleField(rateClass, rate.periodSeconds),
-      limit: rate.limit,
-      periodMs: rate.periodSeconds * 1000,
-      algorithm: this.config.quota.apiKeyAlgorithm,
-    };
   }
 
   private run(charges: readonly Charge[]): Promise<number[]> {
