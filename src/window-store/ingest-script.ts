@@ -4,6 +4,7 @@ import { WindowKeys } from '../infra/redis/redis-keys';
 import { windowEndOf, windowStartOf } from './window-math';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { dedupMember } from './dedup-member';
 import { IngestArgumentError } from './ingest-failure';
@@ -12,7 +13,6 @@ import { IngestOutcome, MeteringEvent } from './metering-event';
 import { encodeStreamedEvent } from './stream-entry';
 
 type IngestArgument = string | number | Buffer;
-type IngestCommand = (numKeys: number, ...args: IngestArgument[]) => Promise<number[]>;
 
 interface WindowGroup {
   hashKey: string;
@@ -25,16 +25,14 @@ interface WindowGroup {
 /** Runs the ingest script for one shard's micro-batch and maps outcomes back to input order. */
 @Injectable()
 export class IngestScript {
-  private readonly command: IngestCommand;
+  private readonly command: ScriptCommand<number[]>;
 
   constructor(
     @Inject(REDIS) redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly layout: WindowKeys,
   ) {
-    redis.defineCommand('tallyIngest', { lua: INGEST_LUA });
-    const client = redis as unknown as { tallyIngest: IngestCommand };
-    this.command = client.tallyIngest.bind(redis);
+    this.command = defineScript(redis, 'tallyIngest', INGEST_LUA);
   }
 
   /**
