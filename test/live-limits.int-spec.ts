@@ -126,8 +126,11 @@ describe('the live stream at its limits', () => {
       published += batch;
       mostBuffered = Math.max(mostBuffered, await metric(a, 'tally_live_stream_buffered_bytes'));
     }
-    // At most the bound plus the one batch that found it passed (and the final frame).
-    expect(mostBuffered).toBeLessThanOrEqual(BUFFER_BYTES + batch * (eventBytes + 300) + 1000);
+    // The gauge sums the instance's streams, the reader's too (on a busy machine it can hold a
+    // batch not yet taken by the kernel): each of the two at most the bound plus the one batch
+    // that found it passed, and the final frame.
+    const perStream = BUFFER_BYTES + batch * (eventBytes + 300);
+    expect(mostBuffered).toBeLessThanOrEqual(2 * perStream + 1000);
 
     // The reader kept up and lost nothing.
     await reader.waitFor('every event', (c) => c.events.length === published, 30_000);
