@@ -52,7 +52,10 @@ export class Jobs implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    for (const name of this.names.splice(0)) this.scheduler.deleteInterval(name);
+    // ScheduleModule's own shutdown hook may have cleared every interval already.
+    for (const name of this.names.splice(0)) {
+      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
+    }
     await Promise.allSettled([...this.inFlight]);
   }
 
