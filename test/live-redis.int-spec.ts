@@ -81,8 +81,9 @@ describe('the live stream when Redis fails', () => {
     expect(stream.ended).toBe(false);
   });
 
-  it('Redis down: new streams get 503 with Retry-After, open ones stay open', async () => {
+  it('Redis down: new streams get 503 with Retry-After, open ones stay open and go on after', async () => {
     const stream = await open();
+    // Killed at once: the stream's catch-up read of the history may still be in flight.
     await stream.waitFor('the opening position', (c) => c.lastEventId !== undefined);
     await redis.kill('SIGKILL');
     try {
@@ -95,6 +96,10 @@ describe('the live stream when Redis fails', () => {
     } finally {
       await redis.restart();
     }
+    const live = app.get(LiveEvents);
+    const [next] = await eventually(() => live.publish(tenant.tenantId, [marker(7)]));
+    await stream.waitFor('an event after the outage', (c) => c.events.at(-1)?.id === next.id);
+    expect(stream.ended).toBe(false);
   });
 
   it('Redis restarted without its data: open streams are told to reset, then go on', async () => {

@@ -34,6 +34,9 @@ import {
   type TenantGroup,
 } from './tenant-channels';
 
+/** How soon a replay that failed (Redis unreachable) is tried again. */
+const REPLAY_RETRY_MS = 500;
+
 export interface OpenRequest {
   principal: Principal;
   customers: ReadonlySet<string> | null;
@@ -171,10 +174,26 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Chann
     this.metrics.liveStreams.inc();
     response.on('close', () => this.forget(client, group));
     this.ensureHeartbeat();
-    void this.replay(client).catch((error: Error) => {
-      this.logger.warn(`stream replay failed: ${error.message}`);
-      client.end();
-    });
+    void this.catchUp(client);
+  }
+
+  /**
+   * Replays until it succeeds or the stream ends. A stream whose catch-up read meets a
+   * Redis outage stays open, as every open stream does (a browser's EventSource would not
+   * reconnect after the 503 new streams get meanwhile); what arrives is held to the
+   * stream's bound, and the replay resumes from its position when Redis answers.
+   */
+  private async catchUp(client: StreamClient): Promise<void> {
+    for (let failures = 0; !client.closed; failures++) {
+      try {
+        return await this.replay(client);
+      } catch (error) {
+        if (failures === 0) {
+          this.logger.warn(`stream replay failed, retrying: ${(error as Error).message}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, REPLAY_RETRY_MS).unref());
+      }
+    }
   }
 
   /** Sends what the stream missed since its position, then what arrived meanwhile. */
