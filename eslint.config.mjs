@@ -14,6 +14,7 @@ export default tseslint.config(
       'test/support/*.cjs',
       '*.mjs',
       '*.js',
+      '*.cjs',
       'scripts/*.mjs',
     ],
   },
@@ -38,8 +39,8 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: [
       'src/infra/database/**',
-      'src/persistence/run-migrations.ts',
-      'src/persistence/cli-data-source.ts',
+      'src/infra/database/run-migrations.ts',
+      'src/cli-data-source.ts',
       '**/*.spec.ts',
     ],
     rules: {

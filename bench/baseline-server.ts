@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { envSchema } from '../src/config/env.schema';
-import { httpDurationHistogram, observeHttpDuration } from '../src/metrics/metrics';
+import { httpDurationHistogram, observeHttpDuration } from '../src/infra/metrics/metrics';
 
 /**
  * The ceiling the service is compared with: bare Fastify doing what every ingest

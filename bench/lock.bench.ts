@@ -14,13 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
-import { WindowCloser } from '../src/aggregation/window-closer';
+import { WindowCloser } from '../src/windows/window-closer';
 import { createApp, shutdown } from '../src/bootstrap';
 import { loadConfig } from '../src/config/load-config';
 import { IngestionService } from '../src/ingestion/ingestion.service';
-import type { MeteringEvent } from '../src/ingestion/metering-event';
-import { Metrics } from '../src/metrics/metrics';
-import { TenantsService } from '../src/tenancy/tenants.service';
+import type { MeteringEvent } from '../src/window-store/metering-event';
+import { Metrics } from '../src/infra/metrics/metrics';
+import { TenantsService } from '../src/tenants/tenants.service';
 import { BENCH_APP_ENV } from './in-process-env';
 import { recreateDatabase } from './ingest/stores';
 

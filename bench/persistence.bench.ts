@@ -12,14 +12,14 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
-import type { StreamedEvent } from '../src/ingestion/metering-event';
-import { SYSTEM_DB_ROLE } from '../src/persistence/data-source';
-import { batchJson, type StreamEntry } from '../src/persistence/event-writer';
+import type { StreamedEvent } from '../src/window-store/stream-entry';
+import { SYSTEM_DB_ROLE } from '../src/infra/database/data-source';
+import { batchJson, type StreamEntry } from '../src/window-store/stream-entry';
 import {
   WRITE_EVENTS_SKIPPING_STORED_SQL,
   WRITE_NEW_EVENTS_SQL,
 } from '../src/persistence/event-writer.sql';
-import { migrateAsOwner } from '../src/persistence/run-migrations';
+import { migrateAsOwner } from '../src/infra/database/run-migrations';
 import { streamEntries } from './ingest/persistence-floor';
 import { recreateDatabase } from './ingest/stores';
 

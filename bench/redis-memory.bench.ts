@@ -14,8 +14,8 @@ import { createApp, shutdown } from '../src/bootstrap';
 import type { AppConfig } from '../src/config/app-config';
 import { loadConfig } from '../src/config/load-config';
 import { IngestionService } from '../src/ingestion/ingestion.service';
-import type { MeteringEvent } from '../src/ingestion/metering-event';
-import { TenantsService } from '../src/tenancy/tenants.service';
+import type { MeteringEvent } from '../src/window-store/metering-event';
+import { TenantsService } from '../src/tenants/tenants.service';
 import { BENCH_APP_ENV } from './in-process-env';
 import { recreateDatabase } from './ingest/stores';
 

@@ -22,8 +22,8 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/load-config';
 import { TenantDatabase } from '../src/infra/database/tenant-database';
-import { migrateAsOwner } from '../src/persistence/run-migrations';
-import { hashKey } from '../src/tenancy/api-key-codec';
+import { migrateAsOwner } from '../src/infra/database/run-migrations';
+import { hashKey } from '../src/api-keys/api-key-codec';
 import { BENCH_APP_ENV } from './in-process-env';
 
 const SERVER_URL = process.env.BENCH_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432';

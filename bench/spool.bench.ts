@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load-config';
 import { Spool } from '../src/infra/spool/spool';
-import type { MeteringEvent } from '../src/ingestion/metering-event';
+import type { MeteringEvent } from '../src/window-store/metering-event';
 import { encodeSpooled } from '../src/ingestion/spooled-request';
-import { Metrics } from '../src/metrics/metrics';
+import { Metrics } from '../src/infra/metrics/metrics';
 
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const SCENARIOS = [

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The OpenAPI document and the typed client's types, from the code, without Postgres, Redis
-# or a running server (src/common/openapi/write-openapi.ts): checks that the committed
+# or a running server (src/write-openapi.ts): checks that the committed
 # openapi/openapi.json and openapi/tally-api.d.ts (openapi-typescript) are what the code
 # generates, then lints the document with Redocly CLI (redocly.yaml): any error fails.
 #
@@ -20,7 +20,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 npm run build --silent
-node_modules/.bin/node dist/src/common/openapi/write-openapi.js "$work/openapi.json"
+node_modules/.bin/node dist/src/write-openapi.js "$work/openapi.json"
 node_modules/.bin/openapi-typescript "$work/openapi.json" -o "$work/tally-api.d.ts" --silent
 
 status=0

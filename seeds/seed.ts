@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/load-config';
-import { dataSourceOptions } from '../src/persistence/data-source';
-import { runMigrationsLocked } from '../src/persistence/run-migrations';
-import { hashKey, isWellFormedKey } from '../src/tenancy/api-key-codec';
-import { SCOPES } from '../src/tenancy/scope';
+import { entities } from '../src/entities';
+import { dataSourceOptions } from '../src/infra/database/data-source';
+import { runMigrationsLocked } from '../src/infra/database/run-migrations';
+import { hashKey, isWellFormedKey } from '../src/api-keys/api-key-codec';
+import { SCOPES } from '../src/common/access/scope';
 
 /** Well known on purpose: for local development only; `prod` refuses to seed. */
 const DEV_API_KEY = 'tly_devdev00_' + 'd'.repeat(43);
@@ -17,7 +18,9 @@ async function seed(): Promise<void> {
   if (config.profile === 'prod') throw new Error('seed refuses to run with APP_PROFILE=prod');
   const apiKey = process.env.SEED_API_KEY ?? DEV_API_KEY;
   if (!isWellFormedKey(apiKey)) throw new Error('SEED_API_KEY is not a well-formed tly_ key');
-  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 2)).initialize();
+  const dataSource = await new DataSource(
+    dataSourceOptions(config.databaseUrl, { entities, poolSize: 2 }),
+  ).initialize();
   try {
     await runMigrationsLocked(dataSource);
     await dataSource.transaction(async (m) => {

@@ -14,7 +14,7 @@ import { buildOpenApiDocument, withExampleTimes } from './common/openapi/documen
 import { addSecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createRootLogger, REQUEST_ID_KEY } from './common/logging/root-logger';
-import { Metrics, observeHttpDuration } from './metrics/metrics';
+import { Metrics, observeHttpDuration } from './infra/metrics/metrics';
 import type { AppConfig } from './config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { WindowCloser } from '../src/aggregation/window-closer';
+import { WindowCloser } from '../src/windows/window-closer';
 import { createTenant, event, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { ThrowawayPostgres, ThrowawayRedis } from './support/throwaway';

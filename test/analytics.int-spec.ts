@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DateTime } from 'luxon';
-import { WindowCloser } from '../src/aggregation/window-closer';
+import { WindowCloser } from '../src/windows/window-closer';
 import { createTenant, event, ingest, request } from './support/api';
 import {
   actualUsage,

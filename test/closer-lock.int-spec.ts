@@ -1,6 +1,6 @@
-import { WindowCloser } from '../src/aggregation/window-closer';
-import { WindowsRepository, type FlushRow } from '../src/aggregation/windows.repository';
-import { shardOf } from '../src/aggregation/shard';
+import { WindowCloser } from '../src/windows/window-closer';
+import { WindowsRepository, type FlushRow } from '../src/windows/windows.repository';
+import { shardOf } from '../src/window-store/shard';
 import { createTenant, event, ingest } from './support/api';
 import { eventually, TestStack } from './support/harness';
 

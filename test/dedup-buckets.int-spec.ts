@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { RedisLayout } from '../src/aggregation/redis-layout';
-import { windowStartOf } from '../src/aggregation/window-math';
+import { WindowKeys } from '../src/infra/redis/redis-keys';
+import { windowStartOf } from '../src/window-store/window-math';
 import { REDIS } from '../src/infra/redis/redis.tokens';
-import { dedupMember } from '../src/ingestion/dedup-member';
-import { IngestScript } from '../src/ingestion/ingest-script';
-import { IngestOutcome, type MeteringEvent } from '../src/ingestion/metering-event';
+import { dedupMember } from '../src/window-store/dedup-member';
+import { IngestScript } from '../src/window-store/ingest-script';
+import { IngestOutcome, type MeteringEvent } from '../src/window-store/metering-event';
 import { TestStack } from './support/harness';
 
 const WINDOW_MS = 2000;
@@ -14,7 +14,7 @@ describe('the dedup buckets of a window (ingest.lua.ts)', () => {
   let stack: TestStack;
   let redis: Redis;
   let script: IngestScript;
-  let layout: RedisLayout;
+  let layout: WindowKeys;
 
   beforeAll(async () => {
     // No jobs: nothing but the calls below touches a key.
@@ -22,7 +22,7 @@ describe('the dedup buckets of a window (ingest.lua.ts)', () => {
     const app = await stack.start({ APP_ROLE: 'api' });
     redis = app.get<Redis>(REDIS);
     script = app.get(IngestScript);
-    layout = app.get(RedisLayout);
+    layout = app.get(WindowKeys);
   });
 
   afterAll(() => stack.dispose());

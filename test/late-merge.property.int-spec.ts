@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { WindowCloser } from '../src/aggregation/window-closer';
+import { WindowCloser } from '../src/windows/window-closer';
 import { IngestionService } from '../src/ingestion/ingestion.service';
-import type { MeteringEvent } from '../src/ingestion/metering-event';
-import { TenantsService } from '../src/tenancy/tenants.service';
+import type { MeteringEvent } from '../src/window-store/metering-event';
+import { TenantsService } from '../src/tenants/tenants.service';
 import { TestStack } from './support/harness';
 
 const WINDOW_MS = 2000;

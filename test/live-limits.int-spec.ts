@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Writable } from 'node:stream';
 import { LiveEvents } from '../src/live/live-events';
-import { Metrics } from '../src/metrics/metrics';
-import { AccessTokens, AUDIENCES } from '../src/tenancy/access-tokens';
+import { Metrics } from '../src/infra/metrics/metrics';
+import { AccessTokens, AUDIENCES } from '../src/auth/access-tokens';
 import { createKey, createTenant } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { SseClient } from './support/sse';

@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
-import { WindowsService } from '../src/aggregation/windows.service';
+import { WindowsService } from '../src/windows/windows.service';
 import { createTenant, event, request } from './support/api';
 import { ADMIN_TOKEN, TestStack } from './support/harness';
 

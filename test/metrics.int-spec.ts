@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { RedisLayout } from '../src/aggregation/redis-layout';
-import { CONSUMER_GROUP } from '../src/persistence/persistence-worker';
+import { WindowKeys } from '../src/infra/redis/redis-keys';
+import { CONSUMER_GROUP } from '../src/window-store/event-stream';
 import { createTenant, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { currentAndNextWindow, workload } from './support/workload';
@@ -101,7 +101,7 @@ describe('/metrics consumer lag', () => {
 
   it('counts entries the group has not read, and those read but not acknowledged', async () => {
     // No worker on this instance: the group exists, nobody reads from it but this test.
-    const layout = new RedisLayout(stack.prefix, 2);
+    const layout = new WindowKeys(stack.prefix, 2);
     for (const shard of [0, 1]) {
       await stack.redis.xgroup('CREATE', layout.stream(shard), CONSUMER_GROUP, '0', 'MKSTREAM');
     }

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations';
-import { dataSourceOptions } from '../src/persistence/data-source';
-import { runMigrationsLocked } from '../src/persistence/run-migrations';
+import { dataSourceOptions } from '../src/infra/database/data-source';
+import { runMigrationsLocked } from '../src/infra/database/run-migrations';
 import { withDatabase } from './support/services';
 
 describe('migrations at start', () => {
@@ -23,7 +23,9 @@ describe('migrations at start', () => {
   it('apply once when several instances start together', async () => {
     const url = withDatabase(process.env.DATABASE_URL!, database);
     const sources = await Promise.all(
-      Array.from({ length: 4 }, () => new DataSource(dataSourceOptions(url, 2)).initialize()),
+      Array.from({ length: 4 }, () =>
+        new DataSource(dataSourceOptions(url, { poolSize: 2 })).initialize(),
+      ),
     );
     try {
       await Promise.all(sources.map((s) => runMigrationsLocked(s)));

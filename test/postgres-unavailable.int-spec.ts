@@ -7,7 +7,7 @@ import { DatabaseUnavailableError } from '../src/infra/database/pg-errors';
 import { SystemDatabase } from '../src/infra/database/system-database';
 import { TenantDatabase } from '../src/infra/database/tenant-database';
 import { tenantScope } from '../src/infra/database/tenant-scope';
-import { issueKey } from '../src/tenancy/api-key-codec';
+import { issueKey } from '../src/api-keys/api-key-codec';
 import { ADMIN_TOKEN, eventually, TestStack } from './support/harness';
 import { createTenant, ensureCustomer, event, ingest, request, type Reply } from './support/api';
 import { ThrowawayPostgres } from './support/throwaway';

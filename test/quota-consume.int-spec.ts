@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { hashKey, issueKey } from '../src/tenancy/api-key-codec';
+import { hashKey, issueKey } from '../src/api-keys/api-key-codec';
 import { createTenant, ensureCustomer, type Reply, request } from './support/api';
 import { TestStack } from './support/harness';
 

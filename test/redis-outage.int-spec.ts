@@ -1,4 +1,4 @@
-import { Metrics } from '../src/metrics/metrics';
+import { Metrics } from '../src/infra/metrics/metrics';
 import { createTenant, event, ingest, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { ThrowawayRedis } from './support/throwaway';

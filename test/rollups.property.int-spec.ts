@@ -2,10 +2,10 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { randomUUID } from 'node:crypto';
-import type { WindowRef } from '../src/aggregation/redis-layout';
-import type { WindowCounters } from '../src/aggregation/window-hash';
-import { WindowsRepository } from '../src/aggregation/windows.repository';
-import { TenantsService } from '../src/tenancy/tenants.service';
+import type { WindowRef } from '../src/infra/redis/redis-keys';
+import type { WindowCounters } from '../src/window-store/window-hash';
+import { WindowsRepository } from '../src/windows/windows.repository';
+import { TenantsService } from '../src/tenants/tenants.service';
 import { TestStack } from './support/harness';
 
 const WINDOW_MS = 2000;

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
-import { hashKey } from '../../src/tenancy/api-key-codec';
-import { migrateAsOwner } from '../../src/persistence/run-migrations';
+import { hashKey } from '../../src/api-keys/api-key-codec';
+import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 
 export const TENANT_ID = 'b0000000-0000-4000-8000-000000000014';
 export const CUSTOMERS = 200;

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
-import { UPSERT_FROM_REDIS_SQL } from '../../src/aggregation/windows.sql';
-import { migrateAsOwner } from '../../src/persistence/run-migrations';
+import { UPSERT_FROM_REDIS_SQL } from '../../src/windows/windows.sql';
+import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 import { recreateDatabase } from '../ingest/stores';
 
 const TENANT = 'b0000000-0000-4000-8000-0000000f1054';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { EPOCH_LOCK_KEY } from '../../src/aggregation/redis-epoch.sql';
-import type { StreamedEvent } from '../../src/ingestion/metering-event';
-import { SYSTEM_DB_ROLE } from '../../src/persistence/data-source';
-import { batchJson, type StreamEntry } from '../../src/persistence/event-writer';
+import { EPOCH_LOCK_KEY } from '../../src/redis-epoch/redis-epoch.sql';
+import type { StreamedEvent } from '../../src/window-store/stream-entry';
+import { SYSTEM_DB_ROLE } from '../../src/infra/database/data-source';
+import { batchJson, type StreamEntry } from '../../src/window-store/stream-entry';
 import { EPOCH_WRITE_LOCK_SQL, WRITE_NEW_EVENTS_SQL } from '../../src/persistence/event-writer.sql';
-import { migrateAsOwner } from '../../src/persistence/run-migrations';
+import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 import { recreateDatabase } from './stores';
 
 const WINDOW_MS = 30_000;

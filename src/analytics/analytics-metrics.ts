@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 
 /** Analytics series, on the service's one registry. */
 @Injectable()

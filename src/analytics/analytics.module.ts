@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../aggregation/aggregation.module';
-import { TenancyModule } from '../tenancy/tenancy.module';
+import { WindowsModule } from '../windows';
+import { WindowStoreModule } from '../window-store';
+import { AuthModule } from '../auth';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { AnalyticsService } from './analytics.service';
 import { EventsController } from './events.controller';
@@ -16,7 +17,7 @@ import { UsageRepository } from './usage.repository';
 
 /** The analysts' side: usage rollups, daily and top, raw events, CSV export, the versioned cache. */
 @Module({
-  imports: [TenancyModule, AggregationModule],
+  imports: [AuthModule, WindowsModule, WindowStoreModule],
   controllers: [UsageController, EventsController],
   providers: [
     AnalyticsMetrics,

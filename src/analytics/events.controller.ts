@@ -1,10 +1,11 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Inject } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { namedSchema } from '../common/openapi/component-schemas';
 import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
-import { RequireScope } from '../tenancy/auth.decorators';
-import { TenantContext } from '../tenancy/tenant-context';
+import { RequireScope } from '../common/access/auth.decorators';
+import { TenantContext } from '../common/access/tenant-context';
 import { AnalyticsService, type EventsPage, type EventsParams } from './analytics.service';
 import { eventsPageSchema, eventsQuerySchema } from './usage.schemas';
 
@@ -17,6 +18,7 @@ export class EventsController {
   constructor(
     private readonly analytics: AnalyticsService,
     private readonly context: TenantContext,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -38,6 +40,6 @@ export class EventsController {
     schema: namedSchema('EventPage', eventsPageSchema),
   })
   async list(@Query() query: unknown): Promise<EventsPage> {
-    return this.analytics.events(this.context.scope(), validateEvents(query), Date.now());
+    return this.analytics.events(this.context.scope(), validateEvents(query), this.clock.now());
   }
 }

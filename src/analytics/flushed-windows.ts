@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { WindowPublisher } from '../aggregation/window-publisher';
-import type { WindowRow } from '../aggregation/window-view';
+import { WindowPublisher, type WindowRow } from '../windows';
 import { AnalyticsMetrics } from './analytics-metrics';
 import { DAY_MS } from './bucket-plan';
 import { Prewarmer } from './prewarmer';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { AnalyticsKeys } from './analytics-keys';
+import { AnalyticsKeys } from '../infra/redis/redis-keys';
 
 export type HotQuery = { kind: 'daily'; params: DailyParams } | { kind: 'top'; params: TopParams };
 

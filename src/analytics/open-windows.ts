@@ -1,12 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { RedisLayout } from '../aggregation/redis-layout';
-import { shardOf } from '../aggregation/shard';
-import { countersFromHash } from '../aggregation/window-hash';
-import { windowEndOf } from '../aggregation/window-math';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { execAll } from '../infra/redis/exec-all';
-import { REDIS } from '../infra/redis/redis.tokens';
+import { Injectable } from '@nestjs/common';
+import { type TenantOpenOptions, WindowReads } from '../window-store';
 import type { WindowContent } from './usage-cells';
 
 /** A window with counts in Redis that may not be in Postgres yet. */
@@ -25,77 +18,23 @@ export interface OpenWindowsRead {
   windows: OpenWindow[];
 }
 
-/**
- * Members of a shard's open index scored within [ARGV[1], ARGV[2]] whose key starts with
- * ARGV[3]: one tenant's open windows, picked out inside Redis so that other tenants'
- * keys never cross the network. KEYS[1]: the open index.
- */
-const TENANT_OPEN_LUA = `
-local found = {}
-for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])) do
-  if string.sub(key, 1, #ARGV[3]) == ARGV[3] then found[#found + 1] = key end
-end
-return found
-`;
+export type ReadOptions = TenantOpenOptions;
 
-type TenantOpenCommand = (key: string, min: string, max: string, prefix: string) => unknown;
-
-/**
- * The one place analytics reads the window store in Redis: the open index and window
- * hashes through RedisLayout and countersFromHash, as the closer does. When the window
- * store gets its own module, this file is what moves onto it.
- */
+/** Analytics' view of the window store's open windows: their counters as window content. */
 @Injectable()
 export class OpenWindows {
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
-  ) {
-    redis.defineCommand('tallyTenantOpenWindows', { numberOfKeys: 1, lua: TENANT_OPEN_LUA });
-  }
+  constructor(private readonly reads: WindowReads) {}
 
   /**
    * The tenant's open windows starting in [fromMs, toMs) (all of them by default), of the
-   * given customers only when named: their shards alone are asked.
+   * given customers only when named.
    */
-  async read(
-    tenantId: string,
-    { fromMs = -Infinity, toMs = Infinity, customerIds = null }: ReadOptions = {},
-  ): Promise<OpenWindowsRead> {
-    const windowMs = this.config.window.ms;
-    const shards = customerIds
-      ? [...new Set(customerIds.map((c) => shardOf(tenantId, c, this.config.shards)))]
-      : Array.from({ length: this.config.shards }, (_, shard) => shard);
-    // Scores are window ends: a window starts in [from, to) when it ends in [from + w, to + w).
-    const min = fromMs === -Infinity ? '-inf' : String(fromMs + windowMs);
-    const max = toMs === Infinity ? '+inf' : `(${toMs + windowMs}`;
-    // One write for every shard and the clock.
-    const ask = this.redis.pipeline().time();
-    const scripts = ask as unknown as Record<string, TenantOpenCommand>;
-    for (const shard of shards) {
-      const args = [this.layout.openIndex(shard), min, max, this.prefixOf(shard, tenantId)];
-      scripts.tallyTenantOpenWindows.call(ask, ...(args as Parameters<TenantOpenCommand>));
-    }
-    const [[seconds, micros], ...found] = (await execAll(ask)) as [[string, string], ...string[][]];
-    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    const wanted = customerIds && new Set(customerIds);
-    const keys = found
-      .flat()
-      .filter((key) => !wanted || wanted.has(this.layout.parseWindowKey(key).customerId));
-    const pipeline = this.redis.pipeline();
-    keys.forEach((key) => pipeline.hgetall(key));
-    const hashes = keys.length > 0 ? ((await execAll(pipeline)) as Record<string, string>[]) : [];
-    const windows: OpenWindow[] = [];
-    hashes.forEach((hash, i) => {
-      // Gone between the two reads: flushed and expired, Postgres has it.
-      if (Object.keys(hash).length === 0) return;
-      const ref = this.layout.parseWindowKey(keys[i]);
-      const counters = countersFromHash(hash);
-      windows.push({
-        customerId: ref.customerId,
-        windowStartMs: ref.windowStartMs,
-        windowEndMs: windowEndOf(ref.windowStartMs, windowMs),
+  async read(tenantId: string, options: ReadOptions = {}): Promise<OpenWindowsRead> {
+    const { nowMs, windows } = await this.reads.tenantOpen(tenantId, options);
+    return {
+      nowMs,
+      windows: windows.map(({ counters, ...window }) => ({
+        ...window,
         rev: counters.rev,
         content: {
           measures: {
@@ -109,26 +48,12 @@ export class OpenWindows {
           },
           data: counters.data,
         },
-      });
-    });
-    return { nowMs, windows };
+      })),
+    };
   }
 
   /** Redis time, the clock the closer judges windows due by. */
-  async now(): Promise<number> {
-    const [seconds, micros] = await this.redis.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  now(): Promise<number> {
+    return this.reads.now();
   }
-
-  /** What every window key of the tenant in the shard starts with, as the layout writes it. */
-  private prefixOf(shard: number, tenantId: string): string {
-    const probe = this.layout.windowKey({ shard, tenantId, windowStartMs: 0, customerId: '' });
-    return probe.slice(0, probe.length - '0:'.length);
-  }
-}
-
-export interface ReadOptions {
-  fromMs?: number;
-  toMs?: number;
-  customerIds?: string[] | null;
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { tenantScope } from '../infra/database/tenant-scope';
 import { AnalyticsService } from './analytics.service';
@@ -20,6 +21,7 @@ export class Prewarmer implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly service: AnalyticsService,
     private readonly hot: HotQueries,
   ) {}
@@ -56,7 +58,7 @@ export class Prewarmer implements OnApplicationShutdown {
     for (const tenantId of tenantIds) {
       if (this.stopped) return;
       try {
-        const nowMs = Date.now();
+        const nowMs = this.clock.now();
         for (const query of await this.hot.recent(tenantId, nowMs)) {
           await this.service.warm(tenantScope(tenantId), query, nowMs);
         }

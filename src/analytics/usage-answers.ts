@@ -1,5 +1,5 @@
 import type { IANAZone } from 'luxon';
-import type { AggregationData } from '../aggregation/aggregation-window.entity';
+import type { AggregationData } from '../window-store';
 import { dateInZone, isoInZone } from './buckets';
 import type { OpenWindow } from './open-windows';
 import {

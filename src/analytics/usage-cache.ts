@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { AnalyticsKeys } from './analytics-keys';
+import { AnalyticsKeys } from '../infra/redis/redis-keys';
 import type { Cell } from './usage-cells';
 import { UsageVersions } from './usage-versions';
 import type { StoredWindow, WindowKey } from './usage.repository';

@@ -1,4 +1,4 @@
-import type { AggregationData } from '../aggregation/aggregation-window.entity';
+import type { AggregationData, WindowCounters } from '../window-store';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 
 export type Dimension = 'customer' | 'endpoint' | 'model';
@@ -14,15 +14,8 @@ export interface UsageQuery {
   models: string[] | null;
 }
 
-export interface Measures {
-  calls: number;
-  tokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  latencySumMs: number;
-  latencyCount: number;
-  lateEvents: number;
-}
+/** A window's measures: its counters without the flush revision and the breakdowns. */
+export type Measures = Omit<WindowCounters, 'rev' | 'data'>;
 
 /** One summed row: its bucket, and the customer and endpoint/model name when grouped by them. */
 export interface Cell {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { createHash } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
@@ -37,6 +38,7 @@ export class UsageEngine {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly repository: UsageRepository,
     private readonly open: OpenWindows,
     private readonly versions: UsageVersions,
@@ -133,7 +135,7 @@ export class UsageEngine {
       // Read after the snapshot: the closer flushes a window only once due by Redis time,
       // so one not due at this instant had no row in what was just read.
       settledAtMs: live ? await this.open.now().catch(() => null) : null,
-      readAtMs: Date.now(),
+      readAtMs: this.clock.now(),
     };
   }
 

@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { createRedis } from '../infra/redis/redis.module';
-import { REDIS } from '../infra/redis/redis.tokens';
-import { AnalyticsKeys } from './analytics-keys';
+import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
+import { ANALYTICS_VERSIONS_REDIS, REDIS } from '../infra/redis/redis.tokens';
+import { AnalyticsKeys } from '../infra/redis/redis-keys';
 import { DAY_MS } from './bucket-plan';
 
 /** A tenant's changed UTC days (day numbers since the epoch); both null: anything may have changed. */
@@ -29,13 +29,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return tokens
 `;
 
-type ReadVersionsCommand = (
-  key: string,
-  ttlMs: number,
-  fresh: string,
-  ...days: number[]
-) => Promise<string[]>;
-
 /**
  * The version of each (tenant, UTC day) of windows. Cached answers are stored under the
  * digest of the versions of the days they cover; a flush or recompute gives the days it
@@ -43,27 +36,24 @@ type ReadVersionsCommand = (
  * again. Version changes are also published, for the local caches of every instance.
  */
 @Injectable()
-export class UsageVersions implements OnModuleInit, OnApplicationShutdown {
+export class UsageVersions implements OnModuleInit {
   private readonly logger = new Logger(UsageVersions.name);
-  private readonly readVersions: ReadVersionsCommand;
-  private readonly subscriber: Redis;
+  private readonly readVersions: ScriptCommand<string[]>;
   private readonly listeners: VersionListener[] = [];
   private readonly keys: AnalyticsKeys;
   private readonly ttlMs: number;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(ANALYTICS_VERSIONS_REDIS) private readonly subscriber: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.keys = new AnalyticsKeys(config.redisKeyPrefix);
     this.ttlMs = config.analytics.cacheTtlMs;
-    redis.defineCommand('tallyReadVersions', { numberOfKeys: 1, lua: READ_VERSIONS_LUA });
-    this.readVersions = (
-      redis as unknown as Record<string, ReadVersionsCommand>
-    ).tallyReadVersions.bind(redis);
-    // Subscribing takes a connection over for good. ioredis subscribes again after a
-    // reconnect; what was published meanwhile is lost, so a reconnect means "anything".
-    this.subscriber = createRedis(config, 'analytics-versions');
+    this.readVersions = defineScript(redis, 'tallyReadVersions', READ_VERSIONS_LUA);
+    // Subscribing takes a connection over for good (a lazy one: its first 'ready' comes
+    // with onModuleInit's SUBSCRIBE). ioredis subscribes again after a reconnect; what
+    // was published meanwhile is lost, so a reconnect means "anything".
     let connectedBefore = false;
     this.subscriber.on('ready', () => {
       if (connectedBefore) this.notify(null, null);
@@ -84,13 +74,10 @@ export class UsageVersions implements OnModuleInit, OnApplicationShutdown {
     await this.subscriber.subscribe(this.keys.channel);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
-  }
-
   /** The digest of the days' current versions; throws when Redis cannot be asked. */
   async digest(tenantId: string, days: number[]): Promise<string> {
     const tokens = await this.readVersions(
+      1,
       this.keys.versions(tenantId),
       this.ttlMs,
       token(),

@@ -1,11 +1,12 @@
-import { Controller, Get, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res, StreamableFile, Inject } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { namedSchema } from '../common/openapi/component-schemas';
 import { Endpoint } from '../common/openapi/endpoint';
 import { validateQuery } from '../common/validation/validate-body';
-import { RequireScope } from '../tenancy/auth.decorators';
-import { TenantContext } from '../tenancy/tenant-context';
+import { RequireScope } from '../common/access/auth.decorators';
+import { TenantContext } from '../common/access/tenant-context';
 import { AnalyticsService, type UsageParams } from './analytics.service';
 import type { DailyParams, TopParams } from './hot-queries';
 import { conditionalJson, notModified } from './http-caching';
@@ -75,6 +76,7 @@ export class UsageController {
   constructor(
     private readonly analytics: AnalyticsService,
     private readonly context: TenantContext,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -98,7 +100,7 @@ export class UsageController {
     const answer = await this.analytics.usage(
       this.context.scope(),
       validateUsage(lists(query)),
-      Date.now(),
+      this.clock.now(),
     );
     return conditionalJson(request, reply, answer);
   }
@@ -126,7 +128,7 @@ export class UsageController {
     const answer = await this.analytics.daily(
       this.context.scope(),
       validateDaily(query),
-      Date.now(),
+      this.clock.now(),
     );
     return conditionalJson(request, reply, answer);
   }
@@ -155,7 +157,11 @@ export class UsageController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const answer = await this.analytics.top(this.context.scope(), validateTop(query), Date.now());
+    const answer = await this.analytics.top(
+      this.context.scope(),
+      validateTop(query),
+      this.clock.now(),
+    );
     return conditionalJson(request, reply, answer);
   }
 
@@ -204,7 +210,7 @@ export class UsageController {
     const answer = await this.analytics.usage(
       this.context.scope(),
       validateUsage(lists(query)),
-      Date.now(),
+      this.clock.now(),
     );
     if (notModified(request, reply, answer, 'csv')) return undefined;
     return new StreamableFile(usageCsv(answer), {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { AggregationData } from '../aggregation/aggregation-window.entity';
+import type { AggregationData } from '../window-store';
 import { TenantDatabase } from '../infra/database/tenant-database';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import type { Segment } from './bucket-plan';

@@ -8,9 +8,9 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { Public } from '../common/access/auth.decorators';
 import { namedSchema } from '../common/openapi/component-schemas';
 import { Endpoint } from '../common/openapi/endpoint';
-import { Public } from '../tenancy/auth.decorators';
 import { RedisHealthIndicator } from './redis.health';
 
 const checks = {

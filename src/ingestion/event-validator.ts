@@ -7,7 +7,7 @@ import { DomainError, ErrorCode, FieldError } from '../common/errors/domain-erro
 import { UNSTORABLE_MESSAGE, unstorablePaths } from '../common/validation/storable-text';
 import { firstPerPath, toFieldError } from '../common/validation/validate-body';
 import { meteringEventSchema } from './event.schema';
-import { MeteringEvent } from './metering-event';
+import type { MeteringEvent } from '../window-store';
 
 interface RawEvent {
   eventId: string;

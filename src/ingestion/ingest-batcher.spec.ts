@@ -1,10 +1,10 @@
 import { ReplyError } from 'ioredis';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import { IngestBatcher } from './ingest-batcher';
-import type { IngestScript } from './ingest-script';
-import { IngestOutcome, type MeteringEvent } from './metering-event';
+import type { IngestScript } from '../window-store/ingest-script';
+import { IngestOutcome, type MeteringEvent } from '../window-store/metering-event';
 
 const config = loadConfig({
   ...REQUIRED_ENV,

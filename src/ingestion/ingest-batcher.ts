@@ -1,9 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Metrics } from '../metrics/metrics';
-import { classifyIngestFailure } from './ingest-failure';
-import { IngestScript } from './ingest-script';
-import { IngestOutcome, MeteringEvent } from './metering-event';
+import { Metrics } from '../infra/metrics/metrics';
+import {
+  classifyIngestFailure,
+  IngestOutcome,
+  IngestScript,
+  type MeteringEvent,
+} from '../window-store';
 
 interface Waiter {
   events: MeteringEvent[];

@@ -1,27 +1,19 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../aggregation/aggregation.module';
-import { LiveModule } from '../live/live.module';
-import { PersistenceModule } from '../persistence/persistence.module';
+import { LiveModule } from '../live';
+import { PersistenceModule } from '../persistence';
 import { SpoolModule } from '../infra/spool/spool.module';
-import { TenancyModule } from '../tenancy/tenancy.module';
+import { AuthModule } from '../auth';
 import { EventValidator } from './event-validator';
 import { IngestBatcher } from './ingest-batcher';
-import { IngestScript } from './ingest-script';
+import { WindowStoreModule } from '../window-store';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 import { SpoolFallback } from './spool-fallback';
 import { SpoolReplayer } from './spool-replayer';
 
 @Module({
-  imports: [AggregationModule, LiveModule, PersistenceModule, TenancyModule, SpoolModule],
+  imports: [WindowStoreModule, LiveModule, PersistenceModule, AuthModule, SpoolModule],
   controllers: [IngestionController],
-  providers: [
-    EventValidator,
-    IngestScript,
-    IngestBatcher,
-    IngestionService,
-    SpoolFallback,
-    SpoolReplayer,
-  ],
+  providers: [EventValidator, IngestBatcher, IngestionService, SpoolFallback, SpoolReplayer],
 })
 export class IngestionModule {}

@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { shardOf } from '../aggregation/shard';
+import { shardOf } from '../window-store/shard';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { type Spool, SpoolFullError } from '../infra/spool/spool';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import type { StreamBacklog } from '../persistence/stream-backlog';
 import type { IngestBatcher } from './ingest-batcher';
 import { IngestionService } from './ingestion.service';
-import { IngestOutcome, type MeteringEvent } from './metering-event';
+import { IngestOutcome, type MeteringEvent } from '../window-store/metering-event';
 import type { UsageFeed } from '../live/usage-feed';
 import { SpoolFallback } from './spool-fallback';
 import { decodeSpooled } from './spooled-request';

@@ -1,14 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { groupByShard } from '../aggregation/shard';
+import {
+  checkEvents,
+  classifyIngestFailure,
+  groupByShard,
+  IngestOutcome,
+  type MeteringEvent,
+} from '../window-store';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { UsageFeed } from '../live/usage-feed';
-import { Metrics } from '../metrics/metrics';
-import { StreamBacklog } from '../persistence/stream-backlog';
+import { UsageFeed } from '../live';
+import { Metrics } from '../infra/metrics/metrics';
+import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
-import { classifyIngestFailure } from './ingest-failure';
-import { checkEvents } from './ingest-script';
-import { IngestOutcome, MeteringEvent } from './metering-event';
 import { SpoolFallback } from './spool-fallback';
 
 export interface IngestResult {

@@ -4,8 +4,8 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { isConnectionLost, isDisconnected } from '../infra/redis/connection-lost';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { Spool, SpoolFullError } from '../infra/spool/spool';
-import { Metrics } from '../metrics/metrics';
-import type { MeteringEvent } from './metering-event';
+import { Metrics } from '../infra/metrics/metrics';
+import type { MeteringEvent } from '../window-store';
 import { encodeSpooled } from './spooled-request';
 
 /**

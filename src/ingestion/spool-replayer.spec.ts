@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import type { SegmentRef, Spool } from '../infra/spool/spool';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
 import type { StreamBacklog } from '../persistence/stream-backlog';
 import type { IngestBatcher } from './ingest-batcher';
-import { IngestOutcome, type MeteringEvent } from './metering-event';
+import { IngestOutcome, type MeteringEvent } from '../window-store/metering-event';
 import { SpoolReplayer } from './spool-replayer';
 import { encodeSpooled } from './spooled-request';
 

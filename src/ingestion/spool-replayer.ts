@@ -6,15 +6,14 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { groupByShard } from '../aggregation/shard';
+import { groupByShard, IngestOutcome } from '../window-store';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { isDisconnected } from '../infra/redis/connection-lost';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { type SegmentRef, Spool } from '../infra/spool/spool';
-import { Metrics, type SpoolReplayOutcome } from '../metrics/metrics';
-import { StreamBacklog } from '../persistence/stream-backlog';
+import { Metrics, type SpoolReplayOutcome } from '../infra/metrics/metrics';
+import { StreamBacklog } from '../persistence';
 import { IngestBatcher } from './ingest-batcher';
-import { IngestOutcome } from './metering-event';
 import { decodeSpooled, type SpooledRequest } from './spooled-request';
 
 const PASS_INTERVAL_MS = 1000;

@@ -1,4 +1,4 @@
-import type { MeteringEvent } from './metering-event';
+import type { MeteringEvent } from '../window-store';
 
 /** One request's validated events as the spool keeps them, with the time they arrived. */
 export interface SpooledRequest {

@@ -2,7 +2,7 @@ import { Controller, Get, Headers, HttpCode, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
-import { Public } from '../tenancy/auth.decorators';
+import { Public } from '../common/access/auth.decorators';
 import { DashboardAssets } from './dashboard-assets';
 
 /**

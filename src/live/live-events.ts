@@ -5,7 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { REDIS } from '../infra/redis/redis.tokens';
 import type { LiveEvent, LiveEventInput } from './live-event';
-import { LiveKeys } from './live-keys';
+import { LiveKeys } from '../infra/redis/redis-keys';
 import { APPEND_LUA } from './live.lua';
 
 /**

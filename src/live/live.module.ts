@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { TenancyModule } from '../tenancy/tenancy.module';
+import { AuthModule } from '../auth';
+import { WindowStoreModule } from '../window-store';
 import { DashboardController } from './dashboard.controller';
 import { LiveEvents } from './live-events';
 import { StreamController } from './stream.controller';
@@ -16,7 +17,7 @@ import { WindowCounters } from './window-counters';
  * ingest path notes counted events in UsageFeed. docs/live.md.
  */
 @Module({
-  imports: [TenancyModule],
+  imports: [AuthModule, WindowStoreModule],
   controllers: [StreamController, DashboardController],
   providers: [
     WindowCounters,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Principal } from '../tenancy/principal';
+import type { Principal } from '../common/access/principal';
 import { isAfter } from './event-id';
 import type { LiveEvent } from './live-event';
 

@@ -6,7 +6,7 @@ import { REDIS } from '../infra/redis/redis.tokens';
 import { compareIds } from './event-id';
 import type { LiveEvent } from './live-event';
 import { LiveEvents } from './live-events';
-import { LiveKeys } from './live-keys';
+import { LiveKeys } from '../infra/redis/redis-keys';
 import { TOUCH_HISTORY_LUA } from './live.lua';
 
 /** Events after a position, or `gap`: some of them were trimmed, and the reader must reset. */

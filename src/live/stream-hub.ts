@@ -11,9 +11,9 @@ import type { ServerResponse } from 'node:http';
 import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Metrics } from '../metrics/metrics';
-import { Authenticator } from '../tenancy/authenticator';
-import type { Principal } from '../tenancy/principal';
+import { Metrics } from '../infra/metrics/metrics';
+import { Authenticator } from '../auth';
+import type { Principal } from '../common/access/principal';
 import { isAfter } from './event-id';
 import type { LiveEvent } from './live-event';
 import {

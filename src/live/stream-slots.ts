@@ -4,7 +4,7 @@ import { CLOCK, type Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { REDIS } from '../infra/redis/redis.tokens';
-import { LiveKeys } from './live-keys';
+import { LiveKeys } from '../infra/redis/redis-keys';
 import { TAKE_SLOT_LUA } from './live.lua';
 
 /**

@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS, SUBSCRIBER_REDIS } from '../infra/redis/redis.tokens';
 import { isAfter, ORIGIN_ID } from './event-id';
 import type { LiveEvent } from './live-event';
-import { LiveKeys } from './live-keys';
+import { LiveKeys } from '../infra/redis/redis-keys';
 import type { StreamClient } from './stream-client';
 import { StreamHistory } from './stream-history';
 

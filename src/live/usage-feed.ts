@@ -13,7 +13,7 @@ import { execAll } from '../infra/redis/exec-all';
 import { REDIS } from '../infra/redis/redis.tokens';
 import type { LiveEventInput, UsageUpdate } from './live-event';
 import { LiveEvents } from './live-events';
-import { LiveKeys } from './live-keys';
+import { LiveKeys } from '../infra/redis/redis-keys';
 import { WindowCounters } from './window-counters';
 
 /** A customer with new counts that no usage.updated has carried yet. */

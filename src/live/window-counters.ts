@@ -1,38 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { RedisLayout } from '../aggregation/redis-layout';
-import { shardOf } from '../aggregation/shard';
-import { countersFromHash } from '../aggregation/window-hash';
-import { windowStartOf } from '../aggregation/window-math';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { execAll } from '../infra/redis/exec-all';
-import { REDIS } from '../infra/redis/redis.tokens';
+import { type CustomerWindow, WindowReads, windowStartOf } from '../window-store';
 import type { UsageWindow } from './live-event';
 
-export interface CustomerWindow {
-  tenantId: string;
-  customerId: string;
-  windowStartMs: number;
-}
+export type { CustomerWindow };
 
-/**
- * The live module's one reader of the Redis window store: its key layout and hash fields
- * are the aggregation module's (redis-layout.ts, window-hash.ts), and nothing else in
- * src/live knows them. When the window store gets its own module, this file is what
- * moves onto it.
- */
+/** The live module's view of the window store: running totals as usage.updated carries them. */
 @Injectable()
 export class WindowCounters {
-  private readonly layout: RedisLayout;
   private readonly windowMs: number;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly reads: WindowReads,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    // The aggregation module provides the same object, but importing that module here would
-    // close a cycle: it publishes through this one.
-    this.layout = new RedisLayout(config.redisKeyPrefix, config.shards);
     this.windowMs = config.window.ms;
   }
 
@@ -42,16 +23,9 @@ export class WindowCounters {
 
   /** The running totals of each window, in order; null where its hash is gone (expired). */
   async read(windows: CustomerWindow[]): Promise<(UsageWindow | null)[]> {
-    if (windows.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const w of windows) {
-      const shard = shardOf(w.tenantId, w.customerId, this.config.shards);
-      pipeline.hgetall(this.layout.windowKey({ ...w, shard }));
-    }
-    const hashes = (await execAll(pipeline)) as Record<string, string>[];
-    return hashes.map((hash, i) => {
-      if (Object.keys(hash).length === 0) return null;
-      const c = countersFromHash(hash);
+    const counters = await this.reads.counters(windows);
+    return counters.map((c, i) => {
+      if (c === null) return null;
       const start = windows[i].windowStartMs;
       return {
         windowStart: new Date(start).toISOString(),

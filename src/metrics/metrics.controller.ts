@@ -1,8 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/access/auth.decorators';
 import { Endpoint } from '../common/openapi/endpoint';
-import { Public } from '../tenancy/auth.decorators';
-import { Metrics } from './metrics';
+import { Metrics } from '../infra/metrics/metrics';
 
 @ApiTags('health')
 @Controller('metrics')

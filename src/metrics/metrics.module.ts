@@ -1,11 +1,8 @@
-import { Global, Module } from '@nestjs/common';
-import { Metrics } from './metrics';
+import { Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller';
 
-@Global()
+/** GET /metrics; the registry itself is infra's (MetricsRegistryModule). */
 @Module({
   controllers: [MetricsController],
-  providers: [Metrics],
-  exports: [Metrics],
 })
 export class MetricsModule {}

@@ -1,30 +1,23 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { EPOCH_LOCK_KEY } from '../aggregation/redis-epoch.sql';
-import { RedisLayout } from '../aggregation/redis-layout';
-import { shardOf } from '../aggregation/shard';
-import { isBeyondLateness } from '../aggregation/window-math';
+import { CLOCK, type Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { isInvalidText, isUniqueViolation } from '../infra/database/pg-errors';
 import { SystemDatabase } from '../infra/database/system-database';
-import { execAll } from '../infra/redis/exec-all';
-import { REDIS } from '../infra/redis/redis.tokens';
-import { Metrics } from '../metrics/metrics';
+import { Metrics } from '../infra/metrics/metrics';
+import { EPOCH_LOCK_KEY } from '../redis-epoch';
+import {
+  batchJson,
+  isBeyondLateness,
+  readableEntries,
+  type ShardEntries,
+  type StreamEntry,
+  WindowIndexes,
+} from '../window-store';
 import {
   EPOCH_WRITE_LOCK_SQL,
   WRITE_EVENTS_SKIPPING_STORED_SQL,
   WRITE_NEW_EVENTS_SQL,
 } from './event-writer.sql';
-
-const UNIQUE_VIOLATION = '23505';
-/** Postgres could not read the batch as JSON. */
-const INVALID_TEXT = '22P02';
-
-export type StreamEntry = [id: string, fields: string[]];
-
-export interface ShardEntries {
-  shard: number;
-  entries: StreamEntry[];
-}
 
 /**
  * Writes stream entries of every shard to Postgres in one transaction, then asks for a
@@ -37,9 +30,9 @@ export class EventWriter {
 
   constructor(
     private readonly systemDb: SystemDatabase,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly indexes: WindowIndexes,
     private readonly metrics: Metrics,
   ) {}
 
@@ -65,13 +58,15 @@ export class EventWriter {
     try {
       return await this.run(WRITE_NEW_EVENTS_SQL, entries, epochId);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === UNIQUE_VIOLATION) {
+      if (isUniqueViolation(error)) {
         this.logger.debug('a batch held events already stored; writing it skipping those');
         return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, entries, epochId);
       }
-      if (code === INVALID_TEXT) {
-        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, readable(entries, this.logger), epochId);
+      if (isInvalidText(error)) {
+        const readable = readableEntries(entries, (id) =>
+          this.logger.error(`stream entry ${id} is unreadable and is skipped`),
+        );
+        return this.run(WRITE_EVENTS_SKIPPING_STORED_SQL, readable, epochId);
       }
       throw error;
     }
@@ -82,7 +77,7 @@ export class EventWriter {
     const json = batchJson(entries);
     const { ms, maxLatenessMs, graceMs } = this.config.window;
     // Any event of a window past max lateness is older than this; the exact test follows.
-    const oldBeforeMs = Date.now() - (maxLatenessMs - graceMs);
+    const oldBeforeMs = this.clock.now() - (maxLatenessMs - graceMs);
     // One batch holds many tenants' events: the system path, in one transaction.
     const [row] = await this.systemDb.runAcrossTenants(async (manager) => {
       await manager.query(EPOCH_WRITE_LOCK_SQL, [EPOCH_LOCK_KEY]);
@@ -100,23 +95,17 @@ export class EventWriter {
    */
   private async requestRecomputes({ old, ownedBeforeMs }: WriteResult): Promise<void> {
     const { ms, maxLatenessMs, graceMs } = this.config.window;
-    const now = Date.now();
-    const byShard = new Map<number, (string | number)[]>();
-    for (const w of old) {
-      const windowEndMs = w.windowStartMs + ms;
-      const touchedByLoss = ownedBeforeMs !== null && w.windowStartMs < ownedBeforeMs;
-      if (!touchedByLoss && !isBeyondLateness(windowEndMs, maxLatenessMs - graceMs, now)) continue;
-      const shard = shardOf(w.tenantId, w.customerId, this.config.shards);
-      const requests = byShard.get(shard) ?? [];
-      requests.push(Math.max(now, windowEndMs + graceMs), this.layout.windowKey({ shard, ...w }));
-      byShard.set(shard, requests);
-    }
-    if (byShard.size === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const [shard, requests] of byShard) {
-      pipeline.zadd(this.layout.recomputeIndex(shard), ...requests);
-    }
-    await execAll(pipeline);
+    const now = this.clock.now();
+    await this.indexes.requestRecompute(
+      old
+        .filter((w) => {
+          const touchedByLoss = ownedBeforeMs !== null && w.windowStartMs < ownedBeforeMs;
+          return (
+            touchedByLoss || isBeyondLateness(w.windowStartMs + ms, maxLatenessMs - graceMs, now)
+          );
+        })
+        .map((w) => ({ ...w, atMs: Math.max(now, w.windowStartMs + ms + graceMs) })),
+    );
   }
 }
 
@@ -132,29 +121,4 @@ interface WriteResult {
   old: OldWindow[];
   /** redis_epoch.owned_before as the transaction read it; null before any loss. */
   ownedBeforeMs: number | null;
-}
-
-function eventsOf(fields: string[]): string {
-  return fields[fields.indexOf('e') + 1];
-}
-
-/** The entries' JSON arrays of events as one array, joined as text (never parsed). */
-export function batchJson(entries: StreamEntry[]): string {
-  return `[${entries.map(([, fields]) => eventsOf(fields).slice(1, -1)).join(',')}]`;
-}
-
-/**
- * Only this service writes the stream, so an entry Postgres cannot read is a bug, not
- * input; it is logged and skipped rather than holding every other event back.
- */
-function readable(entries: StreamEntry[], logger: Logger): StreamEntry[] {
-  return entries.filter(([id, fields]) => {
-    try {
-      JSON.parse(eventsOf(fields));
-      return true;
-    } catch {
-      logger.error(`stream entry ${id} is unreadable and is skipped`);
-      return false;
-    }
-  });
 }

@@ -1,11 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Jobs } from '../infra/jobs/jobs';
 import { SystemDatabase } from '../infra/database/system-database';
 
 const DAY_MS = 86_400_000;
@@ -18,31 +14,27 @@ const HOURLY = 3_600_000;
  * that owner's function creates nothing but the next day's partition.
  */
 @Injectable()
-export class PartitionMaintainer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PartitionMaintainer implements OnApplicationBootstrap {
   private readonly logger = new Logger(PartitionMaintainer.name);
-  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly systemDb: SystemDatabase,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly jobs: Jobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!runsJobs(this.config)) return;
-    await this.ensureLogged();
-    this.timer = setInterval(() => void this.ensureLogged(), HOURLY);
-    this.timer.unref();
+    await this.jobs.every('partition-maintainer', HOURLY, () => this.ensureLogged(), {
+      immediately: true,
+    });
   }
 
   /** A failure is logged, not fatal: rows without a partition land in the default one. */
   private async ensureLogged(): Promise<void> {
-    await this.ensure(Date.now()).catch((error: Error) =>
+    await this.ensure(this.clock.now()).catch((error: Error) =>
       this.logger.error(`partition maintenance failed: ${error.message}`),
     );
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
   }
 
   async ensure(nowMs: number): Promise<void> {

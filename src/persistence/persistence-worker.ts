@@ -1,24 +1,12 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseMarker } from '../aggregation/redis-epoch-marker';
-import { RedisLayout } from '../aggregation/redis-layout';
-import { APP_CONFIG, type AppConfig, runsJobs } from '../config/app-config';
-import { execAll } from '../infra/redis/exec-all';
-import { createRedis } from '../infra/redis/redis.module';
-import { EventWriter, type ShardEntries, type StreamEntry } from './event-writer';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Jobs } from '../infra/jobs/jobs';
+import { EventStream } from '../window-store';
+import { EventWriter } from './event-writer';
 
-export const CONSUMER_GROUP = 'persist';
 const ERROR_BACKOFF_MS = 1000;
-
-type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
-type Reply = [error: Error | null, result: unknown];
 
 /**
  * Drains the shard streams into Postgres. Entries are acknowledged and deleted only
@@ -26,41 +14,30 @@ type Reply = [error: Error | null, result: unknown];
  * over with XAUTOCLAIM once idle for PERSIST_CLAIM_IDLE_MS.
  */
 @Injectable()
-export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class PersistenceWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger(PersistenceWorker.name);
-  private readonly redis: Redis;
-  private running = false;
-  private loop?: Promise<void>;
   private lastClaimAt = 0;
   /** Shards whose own pending entries must be retried before reading new ones. */
   private readonly retryPending = new Set<number>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly stream: EventStream,
     private readonly writer: EventWriter,
-  ) {
-    // Its own connection: a slow batch must not queue behind the ingest path's scripts.
-    // Opened by the first command, so an APP_ROLE=api instance never opens it.
-    this.redis = createRedis(config, 'persistence', { lazyConnect: true });
-  }
+    private readonly jobs: Jobs,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!runsJobs(this.config)) return;
-    for (let shard = 0; shard < this.config.shards; shard++) {
-      await this.ensureGroup(shard);
-      this.retryPending.add(shard);
-    }
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    // QUIT on a lazy client that never connected would connect first, just to quit.
-    if (this.redis.status === 'wait') this.redis.disconnect();
-    else await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.jobs.loop(
+      () => this.pass(),
+      async () => {
+        for (let shard = 0; shard < this.config.shards; shard++) {
+          await this.stream.ensureGroup(shard);
+          this.retryPending.add(shard);
+        }
+      },
+    );
   }
 
   /**
@@ -69,119 +46,27 @@ export class PersistenceWorker implements OnApplicationBootstrap, BeforeApplicat
    * events written.
    */
   async drainOnce(): Promise<number> {
-    const claim = Date.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2;
-    if (claim) this.lastClaimAt = Date.now();
-    const { batches, epochId } = await this.readAll(claim);
+    const claim = this.clock.now() - this.lastClaimAt >= this.config.persistence.claimIdleMs / 2;
+    if (claim) this.lastClaimAt = this.clock.now();
+    const { batches, drained, epochId } = await this.stream.read(this.retryPending, claim);
+    // A shard re-read from its start is done with its own pending entries once drained.
+    for (const shard of drained) this.retryPending.delete(shard);
     const nonEmpty = [...batches.values()].filter((b) => b.entries.length > 0);
     if (nonEmpty.length === 0) return 0;
     const written = await this.writer.write(nonEmpty, epochId);
-    const pipeline = this.redis.pipeline();
-    for (const { shard, entries } of nonEmpty) {
-      const ids = entries.map(([id]) => id);
-      const stream = this.layout.stream(shard);
-      pipeline.xack(stream, CONSUMER_GROUP, ...ids).xdel(stream, ...ids);
-    }
-    await execAll(pipeline);
+    await this.stream.ack(nonEmpty);
     return written;
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        const written = await this.drainOnce();
-        if (written === 0) await sleep(this.config.persistence.idleDelayMs);
-      } catch (error) {
-        this.logger.warn(`persisting failed, will retry: ${(error as Error).message}`);
-        for (let shard = 0; shard < this.config.shards; shard++) this.retryPending.add(shard);
-        await sleep(ERROR_BACKOFF_MS);
-      }
-    }
-  }
-
-  /**
-   * New entries of every shard, or this consumer's own pending ones after a failure, and
-   * with `claim` those idle past PERSIST_CLAIM_IDLE_MS (a dead consumer's). One MULTI
-   * with the epoch marker, so the writer knows which Redis epoch the entries came from.
-   */
-  private async readAll(
-    claim: boolean,
-  ): Promise<{ batches: Map<number, ShardEntries>; epochId: string }> {
-    const { readCount } = this.config.persistence;
-    const tx = this.redis.multi();
-    for (let shard = 0; shard < this.config.shards; shard++) {
-      const id = this.retryPending.has(shard) ? '0' : '>';
-      tx.xreadgroup(
-        'GROUP',
-        CONSUMER_GROUP,
-        this.config.instanceId,
-        'COUNT',
-        readCount,
-        'STREAMS',
-        this.layout.stream(shard),
-        id,
-      );
-    }
-    if (claim) {
-      for (let shard = 0; shard < this.config.shards; shard++) {
-        tx.xautoclaim(
-          this.layout.stream(shard),
-          CONSUMER_GROUP,
-          this.config.instanceId,
-          this.config.persistence.claimIdleMs,
-          '0',
-          'COUNT',
-          readCount,
-        );
-      }
-    }
-    tx.get(this.layout.epochMarker());
-    const replies = ((await tx.exec()) ?? []) as Reply[];
-    const [, marker] = replies.pop()!;
-    const reads = replies.slice(0, this.config.shards);
-    const batches = new Map<number, ShardEntries>();
-    for (const [shard, [error, reply]] of reads.entries()) {
-      if (error) {
-        await this.recreateLostGroup(shard, error);
-        continue;
-      }
-      const entries = (reply as ReadReply)?.[0]?.[1] ?? [];
-      if (this.retryPending.has(shard) && entries.length < readCount) {
-        this.retryPending.delete(shard);
-      }
-      batches.set(shard, { shard, entries });
-    }
-    this.addClaimed(batches, replies.slice(this.config.shards));
-    return { batches, epochId: parseMarker(marker as string | null)?.id ?? '' };
-  }
-
-  /** Adds the claimed entries to the batches. */
-  private addClaimed(batches: Map<number, ShardEntries>, replies: Reply[]): void {
-    for (const [shard, [error, reply]] of replies.entries()) {
-      if (error) continue; // a lost group is recreated by the next read
-      const claimed = (reply as [string, StreamEntry[]])[1];
-      const batch = batches.get(shard) ?? { shard, entries: [] };
-      // An own pending entry can come back from both the read and the claim.
-      const seen = new Set(batch.entries.map(([id]) => id));
-      batch.entries.push(...claimed.filter(([id]) => !seen.has(id)));
-      batches.set(shard, batch);
-    }
-  }
-
-  /**
-   * A Redis restarted without persistence has lost the stream and its group: what it
-   * held is gone with it (see docs/consistency.md), but new entries must flow again.
-   */
-  private async recreateLostGroup(shard: number, error: Error): Promise<void> {
-    if (!error.message.startsWith('NOGROUP')) throw error;
-    this.logger.error(`consumer group of shard ${shard} was lost; recreating it`);
-    await this.ensureGroup(shard);
-  }
-
-  private async ensureGroup(shard: number): Promise<void> {
+  /** One drain, then a pause when there was nothing to do or it failed. */
+  private async pass(): Promise<void> {
     try {
-      await this.redis.xgroup('CREATE', this.layout.stream(shard), CONSUMER_GROUP, '0', 'MKSTREAM');
+      const written = await this.drainOnce();
+      if (written === 0) await sleep(this.config.persistence.idleDelayMs);
     } catch (error) {
-      if (!(error as Error).message.includes('BUSYGROUP')) throw error;
+      this.logger.warn(`persisting failed, will retry: ${(error as Error).message}`);
+      for (let shard = 0; shard < this.config.shards; shard++) this.retryPending.add(shard);
+      await sleep(ERROR_BACKOFF_MS);
     }
   }
 }

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { AggregationModule } from '../aggregation/aggregation.module';
+import { WindowStoreModule } from '../window-store';
 import { EventWriter } from './event-writer';
 import { PartitionMaintainer } from './partition-maintainer';
 import { PersistenceWorker } from './persistence-worker';
 import { StreamBacklog } from './stream-backlog';
 
 @Module({
-  imports: [AggregationModule],
+  imports: [WindowStoreModule],
   providers: [StreamBacklog, EventWriter, PersistenceWorker, PartitionMaintainer],
   exports: [StreamBacklog],
 })

@@ -5,12 +5,9 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { RedisLayout } from '../aggregation/redis-layout';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { REDIS } from '../infra/redis/redis.tokens';
-import { Metrics } from '../metrics/metrics';
-import { CONSUMER_GROUP } from './persistence-worker';
+import { Metrics } from '../infra/metrics/metrics';
+import { EventStream } from '../window-store';
 
 const POLL_MS = 500;
 
@@ -26,9 +23,8 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly layout: RedisLayout,
+    private readonly stream: EventStream,
     private readonly metrics: Metrics,
   ) {}
 
@@ -52,27 +48,7 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
 
   async refresh(): Promise<number> {
     try {
-      const pipeline = this.redis.pipeline();
-      for (let shard = 0; shard < this.config.shards; shard++) {
-        const stream = this.layout.stream(shard);
-        pipeline.xlen(stream).xinfo('GROUPS', stream);
-      }
-      const replies = (await pipeline.exec()) ?? [];
-      let entries = 0;
-      let lag = 0;
-      let pending = 0;
-      for (let shard = 0; shard < this.config.shards; shard++) {
-        const [error, length] = replies[2 * shard] as [Error | null, number];
-        if (error) throw error;
-        // XINFO fails on a stream no worker has created yet: no group, nothing read.
-        const [, groups] = replies[2 * shard + 1];
-        const group = persistGroup(groups);
-        entries += length;
-        pending += group?.pending ?? 0;
-        // Redis cannot always tell the lag (null); read entries are acknowledged and
-        // deleted, so the stream holds exactly the pending and the unread ones.
-        lag += group?.lag ?? length - (group?.pending ?? 0);
-      }
+      const { entries, lag, pending } = await this.stream.backlog();
       this.entries = entries;
       this.metrics.backlog.set(entries);
       this.metrics.consumerLag.set(lag);
@@ -82,17 +58,4 @@ export class StreamBacklog implements OnApplicationBootstrap, OnApplicationShutd
     }
     return this.entries;
   }
-}
-
-/** The persistence group in an XINFO GROUPS reply (field/value lists), if there. */
-function persistGroup(groups: unknown): { pending: number; lag: number | null } | undefined {
-  if (!Array.isArray(groups)) return undefined;
-  for (const fields of groups as unknown[][]) {
-    const info = new Map<unknown, unknown>();
-    for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
-    if (info.get('name') !== CONSUMER_GROUP) continue;
-    const lag = info.get('lag');
-    return { pending: Number(info.get('pending')), lag: typeof lag === 'number' ? lag : null };
-  }
-  return undefined;
 }

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { issueKey } from '../../src/tenancy/api-key-codec';
+import { issueKey } from '../../src/api-keys/api-key-codec';
 import { createTenant, ensureCustomer, event, ingest, request, type Reply } from '../support/api';
 import { eventually, TestStack } from '../support/harness';
 import { type Answer, checkLedger, Producers, reportFault } from '../support/ledger';

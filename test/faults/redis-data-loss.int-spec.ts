@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { createRedis } from '../../src/infra/redis/redis.module';
-import { Metrics } from '../../src/metrics/metrics';
+import { Metrics } from '../../src/infra/metrics/metrics';
 import { createTenant, event, type EventInput, ingest } from '../support/api';
 import { eventually, TestStack } from '../support/harness';
 import { checkLedger, type Ledger, Producers, reportFault } from '../support/ledger';

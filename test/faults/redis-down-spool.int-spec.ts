@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { Spool } from '../../src/infra/spool/spool';
-import { Metrics } from '../../src/metrics/metrics';
+import { Metrics } from '../../src/infra/metrics/metrics';
 import { createTenant, ingest } from '../support/api';
 import { eventually, TestStack } from '../support/harness';
 import { checkLedger, Producers, reportFault } from '../support/ledger';

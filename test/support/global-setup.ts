@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { migrateAsOwner } from '../../src/persistence/run-migrations';
+import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 import { reachable, withDatabase } from './services';
 
 interface Stoppable {

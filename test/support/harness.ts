@@ -9,7 +9,7 @@ import { type AppOptions, createApp, shutdown } from '../../src/bootstrap';
 import type { AppConfig } from '../../src/config/app-config';
 import type { RawEnv } from '../../src/config/env.schema';
 import { loadConfig } from '../../src/config/load-config';
-import { migrateAsOwner } from '../../src/persistence/run-migrations';
+import { migrateAsOwner } from '../../src/infra/database/run-migrations';
 import { templateDb, withDatabase } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';

@@ -25,7 +25,12 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
-    readonly extras: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+    readonly extras: {
+      errors?: FieldError[];
+      retryAfterSeconds?: number;
+      /** RFC 9457 extension members the problem body carries besides the standard ones. */
+      members?: object;
+    } = {},
   ) {
     super(detail);
     this.name = 'DomainError';

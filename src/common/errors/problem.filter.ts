@@ -30,7 +30,11 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof DomainError && exception.extras.retryAfterSeconds !== undefined) {
       void reply.header('Retry-After', String(exception.extras.retryAfterSeconds));
     }
-    void reply.status(problem.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(problem);
+    const body =
+      exception instanceof DomainError && exception.extras.members
+        ? { ...problem, ...exception.extras.members }
+        : problem;
+    void reply.status(problem.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(body);
   }
 
   private toProblem(exception: unknown): Problem {

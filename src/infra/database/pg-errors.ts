@@ -3,10 +3,18 @@ import { DomainError, ErrorCode } from '../../common/errors/domain-error';
 
 /** Postgres `23505`: the row would repeat a unique key. Repositories turn it into a Conflict. */
 export function isUniqueViolation(error: unknown): boolean {
-  return (
-    error instanceof QueryFailedError &&
-    (error.driverError as { code?: unknown } | undefined)?.code === '23505'
-  );
+  return sqlState(error) === '23505';
+}
+
+/** Postgres `22P02`: a value it could not read as its type (a batch that is not JSON). */
+export function isInvalidText(error: unknown): boolean {
+  return sqlState(error) === '22P02';
+}
+
+function sqlState(error: unknown): unknown {
+  return error instanceof QueryFailedError
+    ? (error.driverError as { code?: unknown } | undefined)?.code
+    : undefined;
 }
 
 /**

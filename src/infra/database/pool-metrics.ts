@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Metrics, type PoolStats } from '../../metrics/metrics';
+import { Metrics, type PoolStats } from '../metrics/metrics';
 
 /**
  * Puts the service's Postgres pool (TypeORM's postgres driver keeps the `pg` Pool as

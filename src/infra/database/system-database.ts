@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { SYSTEM_DB_ROLE } from '../../persistence/data-source';
+import { SYSTEM_DB_ROLE } from './data-source';
 import { rethrowUnavailable } from './pg-errors';
 
 /**

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, BeforeApplicationShutdown } from '@nestjs/c
 import { ExecutionError, Redlock, type RedlockAbortSignal } from '@sesamecare-oss/redlock';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { type LockKind, Metrics } from '../../metrics/metrics';
+import { type LockKind, Metrics } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.tokens';
 
 export type LockOutcome<T> = { acquired: true; result: T } | { acquired: false };

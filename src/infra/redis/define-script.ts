@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 
-export type ScriptCommand<R> = (numKeys: number, ...args: (string | number)[]) => Promise<R>;
+export type ScriptCommand<R> = (
+  numKeys: number,
+  ...args: (string | number | Buffer)[]
+) => Promise<R>;
 
 /**
  * A Lua script as a typed function of `redis`. ioredis's defineCommand sends EVALSHA and

@@ -1,8 +1,16 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { rejectCommandsDroppedOnReconnect } from './reject-dropped-commands';
-import { LIMITER_REDIS, REDIS, SUBSCRIBER_REDIS } from './redis.tokens';
+import {
+  ANALYTICS_VERSIONS_REDIS,
+  LIMITER_REDIS,
+  PERSISTENCE_REDIS,
+  QUOTA_CHANGES_REDIS,
+  REDIS,
+  SUBSCRIBER_REDIS,
+} from './redis.tokens';
 
 /**
  * `lazyConnect`: no connection until the first command, for a client a role may never
@@ -53,11 +61,29 @@ export function createRedis(
  * the readiness ping, and the closer's and locks' commands) REDIS_COMMAND_TIMEOUT_MS, the
  * limiter's QUOTA_REDIS_TIMEOUT_MS, the bound the quota check already promised (the
  * limiter also races its calls against it, and checks the connection first). The
- * persistence worker's and the quota-change subscriber's own connections have none:
+ * persistence worker's and the Pub/Sub subscribers' own connections have none:
  * no request waits on them, and a worker read abandoned by a timer would leave its
  * entries pending until claimed. Commands dropped unsettled by a quick reconnect are
  * rejected on every connection (reject-dropped-commands.ts).
  */
+const CONNECTIONS = [
+  REDIS,
+  LIMITER_REDIS,
+  SUBSCRIBER_REDIS,
+  PERSISTENCE_REDIS,
+  QUOTA_CHANGES_REDIS,
+  ANALYTICS_VERSIONS_REDIS,
+];
+
+/** A connection opened by its first command (the Pub/Sub ones by their SUBSCRIBE). */
+function lazy(token: symbol, name: string) {
+  return {
+    provide: token,
+    inject: [APP_CONFIG],
+    useFactory: (config: AppConfig) => createRedis(config, name, { lazyConnect: true }),
+  };
+}
+
 @Global()
 @Module({
   providers: [
@@ -80,26 +106,23 @@ export function createRedis(
           commandTimeoutMs: config.quota.redisTimeoutMs,
         }),
     },
-    {
-      provide: SUBSCRIBER_REDIS,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createRedis(config, 'subscriber', { lazyConnect: true }),
-    },
+    lazy(SUBSCRIBER_REDIS, 'subscriber'),
+    lazy(PERSISTENCE_REDIS, 'persistence'),
+    lazy(QUOTA_CHANGES_REDIS, 'quota-changes'),
+    lazy(ANALYTICS_VERSIONS_REDIS, 'analytics-versions'),
   ],
-  exports: [REDIS, LIMITER_REDIS, SUBSCRIBER_REDIS],
+  exports: CONNECTIONS,
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(LIMITER_REDIS) private readonly limiter: Redis,
-    @Inject(SUBSCRIBER_REDIS) private readonly subscriber: Redis,
-  ) {}
+  constructor(private readonly moduleRef: ModuleRef) {}
 
+  /** After every beforeApplicationShutdown hook: the loops using a connection have stopped. */
   async onApplicationShutdown(): Promise<void> {
+    const clients = CONNECTIONS.map((token) => this.moduleRef.get<Redis>(token));
     // A lazy connection never used has nothing to quit (quit would connect it first).
-    if (this.subscriber.status === 'wait') this.subscriber.disconnect();
+    for (const client of clients) if (client.status === 'wait') client.disconnect();
     await Promise.all(
-      [this.redis, this.limiter, this.subscriber]
+      clients
         .filter((client) => client.status !== 'end')
         .map((client) => client.quit().catch(() => client.disconnect())),
     );

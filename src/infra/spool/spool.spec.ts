@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load-config';
 import { REQUIRED_ENV } from '../../config/required-env.fixture';
-import { Metrics } from '../../metrics/metrics';
+import { Metrics } from '../metrics/metrics';
 import { FRAME_HEADER_BYTES } from './spool-frame';
 import { FENCE_MARGIN_MS, FENCE_MS, STALE_MS } from './spool-owner';
 import { Spool, SpoolFullError, SpoolUnavailableError } from './spool';

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { Metrics } from '../../metrics/metrics';
+import { Metrics } from '../metrics/metrics';
 import { OWNER_FILE, OwnedDirectory, SEGMENT_SUFFIX } from './owned-directory';
 import { decodeFrames, type DecodedSegment, encodeFrame } from './spool-frame';
 import {

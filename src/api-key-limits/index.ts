@@ -1,0 +1,5 @@
+// What other features may import from api-key-limits/ (the rest is internal; .dependency-cruiser.cjs).
+export { ApiKeyLimitsModule } from './api-key-limits.module';
+export { answerKeyRate } from './api-key-rate';
+export { ApiKeyBudget } from './api-key-budget';
+export { ChargesKeyInHandler, CountsEvents } from './rate-class';
