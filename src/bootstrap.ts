@@ -72,8 +72,9 @@ export async function createApp(
     // Fastify's request logger is a pino child of `logger`, typed as its base logger.
     defaultStoreValues: (request) => ({ log: request.log as typeof logger }),
   });
-  adapter.getInstance().addHook('onRequest', async (request, reply) => {
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
+    done();
   });
   if (config.http.corsOrigins) allowCrossOrigin(adapter.getInstance(), config.http.corsOrigins);
   parseJsonBodies(adapter.getInstance());

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { LoadingCache } from '../common/cache/loading-cache';
 import { CLOCK, type Clock } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
@@ -27,12 +28,23 @@ export type { KeyState };
 /** last_used_at is written at most this often per key: a read path must not become a write path. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** Presented keys whose hash is remembered: more than the keys one instance sees at once. */
+const REMEMBERED_HASHES = 10_000;
+
 @Injectable()
 export class ApiKeysService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly states: LoadingCache<KeyState | null>;
   private readonly lastNoted = new Map<string, number>();
   private readonly pendingNotes = new Set<Promise<void>>();
+  /**
+   * A presented key's HMAC, computed once: it was 3-4 % of a quota check's CPU
+   * (docs/performance.md). It is a pure function of the key, so it needs no expiry;
+   * revocation is the key state's business (`states`). Holding presented keys in memory
+   * exposes nothing the process's memory did not already give away: the server secret
+   * that makes the hashes, and each key as it arrives (docs/multi-tenancy.md).
+   */
+  private readonly hashes = new LRUCache<string, string>({ max: REMEMBERED_HASHES });
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -97,11 +109,20 @@ export class ApiKeysService implements BeforeApplicationShutdown {
    * A miss goes to Postgres only within the client address's budget (KeyLookupBudget).
    */
   byKey(key: string, client: string): Promise<KeyState | null> {
-    if (!isWellFormedKey(key)) return Promise.resolve(null);
-    const keyHash = hashKey(key, this.config.apiKeySecret);
+    const keyHash = this.hashOf(key);
+    if (keyHash === null) return Promise.resolve(null);
     return this.states.get(`hash:${keyHash}`, () =>
       this.lookupBudget.lookup(client, keyHash, () => this.keys.stateByHash(keyHash)),
     );
+  }
+
+  private hashOf(key: string): string | null {
+    const remembered = this.hashes.get(key);
+    if (remembered !== undefined) return remembered;
+    if (!isWellFormedKey(key)) return null;
+    const keyHash = hashKey(key, this.config.apiKeySecret);
+    this.hashes.set(key, keyHash);
+    return keyHash;
   }
 
   /** For a token: its signature already proved the tenant, so the read is scoped to it. */

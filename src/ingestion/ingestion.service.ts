@@ -28,15 +28,24 @@ export interface IngestResult {
 @Injectable()
 export class IngestionService {
   private readonly logger = new Logger(IngestionService.name);
+  /** Bound once: prom-client hashes a label object on every unbound inc. */
+  private readonly counters;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly batcher: IngestBatcher,
     private readonly backlog: StreamBacklog,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
     private readonly fallback: SpoolFallback,
     private readonly usage: UsageFeed,
-  ) {}
+  ) {
+    this.counters = {
+      accepted: metrics.events.labels({ outcome: 'accepted' }),
+      duplicate: metrics.events.labels({ outcome: 'duplicate' }),
+      lateWithin: metrics.lateEvents.labels({ horizon: 'within' }),
+      lateBeyond: metrics.lateEvents.labels({ horizon: 'beyond' }),
+    };
+  }
 
   /**
    * Counts the events once each. If Redis fails part-way, the caller gets a 503 and
@@ -110,10 +119,10 @@ export class IngestionService {
       counts[IngestOutcome.Counted] +
       counts[IngestOutcome.CountedLate] +
       counts[IngestOutcome.BeyondLateness];
-    this.metrics.events.inc({ outcome: 'accepted' }, accepted);
-    this.metrics.events.inc({ outcome: 'duplicate' }, duplicates);
-    this.metrics.lateEvents.inc({ horizon: 'within' }, counts[IngestOutcome.CountedLate]);
-    this.metrics.lateEvents.inc({ horizon: 'beyond' }, counts[IngestOutcome.BeyondLateness]);
+    this.counters.accepted.inc(accepted);
+    this.counters.duplicate.inc(duplicates);
+    this.counters.lateWithin.inc(counts[IngestOutcome.CountedLate]);
+    this.counters.lateBeyond.inc(counts[IngestOutcome.BeyondLateness]);
     return { accepted, duplicates };
   }
 }

@@ -172,6 +172,18 @@ describe('LoadingCache', () => {
       expect(await c.get('b', loader('b2'))).toBe('b2');
     });
 
+    it('does not serve the expired value to callers that arrive during its reload', async () => {
+      const c = cache();
+      await c.get('k', loader('v1'));
+      c.expire('k');
+      let finish!: (v: string) => void;
+      const first = c.get('k', () => new Promise((resolve) => (finish = resolve)));
+      const second = c.get('k', loader('not called'));
+      finish('v2');
+      expect(await Promise.all([first, second])).toEqual(['v2', 'v2']);
+      expect(loads).toEqual(['v1']);
+    });
+
     it('drops a load under way: it may have read the state before the change', async () => {
       const c = cache();
       let finish!: (v: string) => void;

@@ -55,7 +55,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: ServerSo
  */
 export function answerFrameworkError(securityHeaders: SecurityHeaders) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
-    securityHeaders(request.raw, reply.raw);
+    void reply.headers(securityHeaders);
     const problem = problemOf(
       codeOfStatus(error.statusCode ?? 400) ?? ErrorCode.BadRequest,
       error.message,

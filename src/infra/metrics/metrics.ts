@@ -65,15 +65,25 @@ export function httpDurationHistogram(registry: Registry) {
 
 /** A Fastify onResponse hook observing each answer under its route pattern and status. */
 export function observeHttpDuration(histogram: ReturnType<typeof httpDurationHistogram>) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  // Each series bound once: prom-client hashes a label object on every unbound observe.
+  const series = new Map<string, { observe(seconds: number): void }>();
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    // Fastify builds routeOptions anew on each read.
+    const { config, url } = request.routeOptions;
     // A stream's duration is no latency (and it is seen only when the server ends it).
-    if ((request.routeOptions.config as { longLived?: boolean } | undefined)?.longLived) return;
-    // The route pattern, not the URL: label values must stay few.
-    const route = request.routeOptions.url ?? 'unmatched';
-    histogram.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    if (!(config as { longLived?: boolean } | undefined)?.longLived) {
+      // The route pattern, not the URL: label values must stay few.
+      const route = url ?? 'unmatched';
+      const status = String(reply.statusCode);
+      const name = `${request.method} ${route} ${status}`;
+      let bound = series.get(name);
+      if (!bound) {
+        bound = histogram.labels({ method: request.method, route, status });
+        series.set(name, bound);
+      }
+      bound.observe(reply.elapsedTime / 1000);
+    }
+    done();
   };
 }
 
