@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiTags } from '@nestjs/swagger';
+import { CLOCK, type Clock } from '../common/clock';
 import { namedSchema } from '../common/openapi/component-schemas';
 import { Endpoint } from '../common/openapi/endpoint';
 import { Metrics } from '../infra/metrics/metrics';
@@ -29,6 +30,7 @@ export class IngestionController {
     private readonly ingestion: IngestionService,
     private readonly context: TenantContext,
     private readonly metrics: Metrics,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post()
@@ -87,7 +89,7 @@ export class IngestionController {
     }),
   })
   async ingest(@Body() body: unknown): Promise<IngestResult> {
-    const now = Date.now();
+    const now = this.clock.now();
     let events;
     try {
       events = this.validator.validate(body, this.context.tenantId(), now);

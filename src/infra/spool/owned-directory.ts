@@ -44,6 +44,7 @@ export class OwnedDirectory {
   async beat(nowMs: number): Promise<void> {
     if (this.lostIt) return;
     try {
+      // The OS's wall time, as other processes read the mtime (never the injected clock).
       const wall = new Date();
       await utimes(join(this.path, OWNER_FILE), wall, wall);
       this.lastBeatMs = Math.max(this.lastBeatMs, nowMs);

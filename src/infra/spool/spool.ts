@@ -248,6 +248,7 @@ export class Spool implements OnModuleInit, OnApplicationBootstrap, OnApplicatio
         this.warnForeign(from);
         continue;
       }
+      // Wall time, not the injected clock: the heartbeat is a file's mtime, set by the OS.
       const age = Date.now() - owner.heartbeatMs;
       const judge = { host: this.me.host, pid: this.me.pid, liveTokens: LIVE_TOKENS, pidAlive };
       if (!ownerLooksDead(owner.record, age, judge)) continue;
