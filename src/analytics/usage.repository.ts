@@ -114,7 +114,9 @@ export class UsageRepository {
   }
 
   async events(scope: TenantScope, query: EventsQuery): Promise<EventRow[]> {
-    const after = query.after ?? { tsMs: query.fromMs - 1, eventId: '' };
+    // Without a cursor, every event from `from` on: event ids are never empty. (Not `from`
+    // less 1 ms, which from 0001-01-01 is year 0, an instant Postgres cannot read.)
+    const after = query.after ?? { tsMs: query.fromMs, eventId: '' };
     return this.db.run(scope, (m) =>
       m.query<EventRow[]>(CUSTOMER_EVENTS_SQL, [
         scope.tenantId,
