@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WindowCloser } from '../src/windows/window-closer';
 import { createTenant, event, ingest, request } from './support/api';
-import { eventually, TestStack } from './support/harness';
+import { closerByHand, eventually, TestStack } from './support/harness';
 import { ThrowawayPostgres, ThrowawayRedis } from './support/throwaway';
 
 const WINDOW_MS = 2000;
@@ -49,6 +49,7 @@ async function flushWindow(closer: WindowCloser, start: number): Promise<void> {
 describe('analytics cache: never stale after a flush', () => {
   let stack: TestStack;
   let worker: NestFastifyApplication;
+  let closer: WindowCloser;
   let api: NestFastifyApplication;
   let key: string;
 
@@ -58,6 +59,7 @@ describe('analytics cache: never stale after a flush', () => {
       ANALYTICS_PREWARM_DELAY_MS: '50',
     });
     worker = await stack.start();
+    closer = closerByHand(worker);
     api = await stack.start({ APP_ROLE: 'api' });
     ({ key } = await createTenant(worker, 'cached'));
   });
@@ -70,7 +72,6 @@ describe('analytics cache: never stale after a flush', () => {
     Object.fromEntries(answer.data.map((r: any) => [r.customerId, r.calls]));
 
   it('reads top, ingests, lets the window flush, reads the new answer on both instances', async () => {
-    const closer = worker.get(WindowCloser);
     const first = await ingestWindow(worker, key, { a: 3, b: 1 });
     await flushWindow(closer, first);
     for (const app of [worker, api]) {
@@ -95,7 +96,6 @@ describe('analytics cache: never stale after a flush', () => {
   });
 
   it('pre-warms the daily answer after a flush: the next read needs no database', async () => {
-    const closer = worker.get(WindowCloser);
     expect((await get(api, '/v1/usage/daily')).status).toBe(200);
     const start = await ingestWindow(worker, key, { d: 5 });
     const warmed = await computations(worker);
@@ -110,7 +110,6 @@ describe('analytics cache: never stale after a flush', () => {
   });
 
   it('answers If-None-Match with 304 until a flush changes the answer', async () => {
-    const closer = worker.get(WindowCloser);
     const url = '/v1/usage?granularity=day&groupBy=customer';
     const first = await get(api, url);
     expect(first.headers['cache-control']).toBe('private, no-cache');

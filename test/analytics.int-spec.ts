@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DateTime } from 'luxon';
-import { WindowCloser } from '../src/windows/window-closer';
+import type { WindowCloser } from '../src/windows/window-closer';
 import { createTenant, event, ingest, request } from './support/api';
 import {
   actualUsage,
@@ -12,7 +12,7 @@ import {
   type SentEvent,
   type UsageAsk,
 } from './support/expected-usage';
-import { eventually, TestStack } from './support/harness';
+import { closerByHand, eventually, TestStack } from './support/harness';
 import { plantWindows } from './support/planted-windows';
 
 const WINDOW_MS = 2000;
@@ -69,7 +69,7 @@ describe('analytics answers (oracle)', () => {
       ANALYTICS_PREWARM_DELAY_MS: '0',
     });
     app = await stack.start();
-    closer = app.get(WindowCloser);
+    closer = closerByHand(app);
     let tenantId: string;
     ({ tenantId, key } = await createTenant(app, 'analyst'));
     // Another tenant's usage in the same hours must never show.

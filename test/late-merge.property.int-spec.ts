@@ -1,11 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { WindowCloser } from '../src/windows/window-closer';
 import { IngestionService } from '../src/ingestion/ingestion.service';
 import type { MeteringEvent } from '../src/window-store/metering-event';
 import { TenantsService } from '../src/tenants/tenants.service';
-import { TestStack } from './support/harness';
+import { closerByHand, TestStack } from './support/harness';
 
 const WINDOW_MS = 2000;
 
@@ -33,7 +32,7 @@ describe('merging late events into a flushed window (property)', () => {
 
   it('ends with the exact sum whatever the interleaving', async () => {
     const ingestion = app.get(IngestionService);
-    const closer = app.get(WindowCloser);
+    const closer = closerByHand(app);
     const tenants = app.get(TenantsService);
     const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - 10 * WINDOW_MS;
 

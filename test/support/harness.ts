@@ -5,11 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { type AppOptions, createApp, shutdown } from '../../src/bootstrap';
 import type { AppConfig } from '../../src/config/app-config';
 import type { RawEnv } from '../../src/config/env.schema';
 import { loadConfig } from '../../src/config/load-config';
 import { migrateAsOwner } from '../../src/infra/database/run-migrations';
+import { WindowCloser } from '../../src/windows/window-closer';
 import { templateDb, withDatabase } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -151,6 +153,16 @@ function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: the integration global setup did not run`);
   return value;
+}
+
+/**
+ * The app's WindowCloser with its timer taken off, for tests whose windows flush only when
+ * they call closeAll: a long CLOSER_INTERVAL_MS is not enough, as a slow run outlasts it and
+ * the timer's pass flushes a window the test still expects open.
+ */
+export function closerByHand(app: NestFastifyApplication): WindowCloser {
+  app.get(SchedulerRegistry).deleteInterval('window-closer');
+  return app.get(WindowCloser);
 }
 
 /** Polls until the check passes or the time is up, then rethrows its last failure. */
