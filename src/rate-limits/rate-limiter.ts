@@ -285,7 +285,7 @@ export class RateLimiter {
           clearTimeout(timer);
           resolve(value);
         },
-        (error: unknown) => {
+        (error: Error) => {
           clearTimeout(timer);
           reject(error);
         },
