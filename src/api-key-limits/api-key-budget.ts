@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '../common/access/principal';
-import { APP_CONFIG, type ApiKeyRateClass, type AppConfig } from '../config/app-config';
+import {
+  APP_CONFIG,
+  type ApiKeyRate,
+  type ApiKeyRateClass,
+  type AppConfig,
+} from '../config/app-config';
 import { QuotaKeys, ruleField } from '../infra/redis/redis-keys';
 import {
   type LimitDecision,
@@ -26,11 +31,20 @@ export interface ConsumeWithKeyOutcome {
  */
 @Injectable()
 export class ApiKeyBudget {
+  /** The configured limit of each class as a rule list, built once: most keys have none of their own. */
+  private readonly configured: Record<ApiKeyRateClass, readonly NamedRule[] | null>;
+
   constructor(
     private readonly limiter: RateLimiter,
     private readonly keys: QuotaKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    const { requests, events } = config.quota.apiKeyRates;
+    this.configured = {
+      requests: this.rulesOf('requests', requests),
+      events: this.rulesOf('events', events),
+    };
+  }
 
   /** Charges the key's limit of `rateClass`; null when none applies (0 and none of its own). */
   async charge(
@@ -38,12 +52,12 @@ export class ApiKeyBudget {
     rateClass: ApiKeyRateClass,
     units: number,
   ): Promise<RateLimitOutcome | null> {
-    const rule = this.rule(key, rateClass);
-    if (!rule) return null;
+    const rules = this.rules(key, rateClass);
+    if (!rules) return null;
     const bucket = this.keys.apiKey(key.keyId);
     return {
-      rules: [rule],
-      decision: await this.limiter.consume(`api_key_${rateClass}`, bucket, [rule], units),
+      rules,
+      decision: await this.limiter.consume(`api_key_${rateClass}`, bucket, rules, units),
     };
   }
 
@@ -60,8 +74,8 @@ export class ApiKeyBudget {
     rules: readonly NamedRule[],
     units: number,
   ): Promise<ConsumeWithKeyOutcome> {
-    const keyRule = this.rule(key, 'events');
-    if (!keyRule) {
+    const keyRules = this.rules(key, 'events');
+    if (!keyRules) {
       return { key: null, quota: await this.limiter.consume('consume', bucket, rules, units) };
     }
     if (rules.length === 0) {
@@ -69,20 +83,28 @@ export class ApiKeyBudget {
       return { key: outcome, quota: await this.limiter.consume('consume', bucket, rules, units) };
     }
     const [keyDecision, quota] = await this.limiter.consumeAll([
-      { kind: 'api_key_events', bucket: this.keys.apiKey(key.keyId), rules: [keyRule], units: 1 },
+      { kind: 'api_key_events', bucket: this.keys.apiKey(key.keyId), rules: keyRules, units: 1 },
       { kind: 'consume', bucket, rules, units },
     ]);
-    return { key: { rules: [keyRule], decision: keyDecision }, quota };
+    return { key: { rules: keyRules, decision: keyDecision }, quota };
   }
 
-  private rule(key: Pick<Principal, 'rateLimits'>, rateClass: ApiKeyRateClass): NamedRule | null {
-    const rate = key.rateLimits[rateClass] ?? this.config.quota.apiKeyRates[rateClass];
+  private rules(key: Pick<Principal, 'rateLimits'>, rateClass: ApiKeyRateClass) {
+    const own = key.rateLimits[rateClass];
+    return own ? this.rulesOf(rateClass, own) : this.configured[rateClass];
+  }
+
+  private rulesOf(
+    rateClass: ApiKeyRateClass,
+    rate: ApiKeyRate | null,
+  ): readonly NamedRule[] | null {
     if (!rate) return null;
-    return {
+    const rule: NamedRule = {
       field: ruleField(rateClass, rate.periodSeconds),
       limit: rate.limit,
       periodMs: rate.periodSeconds * 1000,
       algorithm: this.config.quota.apiKeyAlgorithm,
     };
+    return [rule];
   }
 }

@@ -28,7 +28,11 @@ export interface ExceededView extends DecisionView {
 
 /** One per rule judged; none when the decision was not enforced (Redis unreachable). */
 export function limitViews(rules: readonly AppliedQuota[], decision: LimitDecision): LimitView[] {
-  return decision.states.map((state, i) => limitView(rules[i], state));
+  const views: LimitView[] = [];
+  for (let i = 0; i < decision.states.length; i++) {
+    views.push(limitView(rules[i], decision.states[i]));
+  }
+  return views;
 }
 
 /** Top-level limit, remaining and resetAt describe the binding limit, as the headers do. */
@@ -67,7 +71,25 @@ function limitView(rule: AppliedQuota, state: RuleState): LimitView {
     algorithm: rule.algorithm,
     limit: rule.limit,
     remaining: state.remaining,
-    resetAt: new Date(state.resetAtMs).toISOString(),
+    resetAt: isoTime(state.resetAtMs),
     source: rule.source,
   };
+}
+
+/**
+ * A limit resets at a window boundary, the same instant for every check in that window:
+ * its ISO spelling is looked up rather than built (a Date and a string) for every limit
+ * of every check. Cleared when full, as times long past are never asked for again.
+ */
+const isoTimes = new Map<number, string>();
+const ISO_TIMES_KEPT = 1024;
+
+function isoTime(ms: number): string {
+  let text = isoTimes.get(ms);
+  if (text === undefined) {
+    if (isoTimes.size >= ISO_TIMES_KEPT) isoTimes.clear();
+    text = new Date(ms).toISOString();
+    isoTimes.set(ms, text);
+  }
+  return text;
 }

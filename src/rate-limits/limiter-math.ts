@@ -72,16 +72,21 @@ export function decide(
   nowMs: number,
   units: number | readonly number[],
 ): Decision {
-  const unitsOf = (i: number) => (typeof units === 'number' ? units : units[i]);
-  const rolled = rules.map((rule, i) => rollForward(stored[i], rule.periodMs, nowMs));
-  const allowed = rules.every((rule, i) => admits(rule, rolled[i], nowMs, unitsOf(i)));
-  if (!allowed) return { allowed, counters: rolled };
-  return {
-    allowed,
-    counters: rolled.map((c, i) =>
-      unitsOf(i) === 0 ? c : { ...c, current: c.current + unitsOf(i) },
-    ),
-  };
+  // One pass and one array: the limiter runs this on every quota check.
+  const counters: Counters[] = [];
+  let allowed = true;
+  for (let i = 0; i < rules.length; i++) {
+    const rolled = rollForward(stored[i], rules[i].periodMs, nowMs);
+    counters.push(rolled);
+    allowed &&= admits(rules[i], rolled, nowMs, typeof units === 'number' ? units : units[i]);
+  }
+  if (!allowed) return { allowed, counters };
+  for (let i = 0; i < rules.length; i++) {
+    const charged = typeof units === 'number' ? units : units[i];
+    const { window, current, previous } = counters[i];
+    if (charged !== 0) counters[i] = { window, current: current + charged, previous };
+  }
+  return { allowed, counters };
 }
 
 /** When the rule's whole limit is available again if nothing more is consumed. */

@@ -22,21 +22,36 @@ export function rateLimitHeaders(
   rules: readonly NamedRule[],
   decision: LimitDecision,
 ): Record<string, string> {
-  if (decision.binding < 0) return {};
-  const rule = rules[decision.binding];
-  const state = decision.states[decision.binding];
-  const reset = (i: number) => secondsUntil(decision.states[i].resetAtMs, decision.nowMs);
+  const { binding, states, nowMs } = decision;
+  if (binding < 0) return {};
+  let current = '';
+  for (let i = 0; i < rules.length; i++) {
+    if (i > 0) current += ', ';
+    current += `"${rules[i].field}";r=${states[i].remaining};t=${secondsUntil(states[i].resetAtMs, nowMs)}`;
+  }
   return {
-    'RateLimit-Policy': rules
-      .map((r) => `"${r.field}";q=${r.limit};w=${r.periodMs / 1000}`)
-      .join(', '),
-    RateLimit: rules
-      .map((r, i) => `"${r.field}";r=${decision.states[i].remaining};t=${reset(i)}`)
-      .join(', '),
-    'RateLimit-Limit': String(rule.limit),
-    'RateLimit-Remaining': String(state.remaining),
-    'RateLimit-Reset': String(reset(decision.binding)),
+    'RateLimit-Policy': policyOf(rules),
+    RateLimit: current,
+    'RateLimit-Limit': String(rules[binding].limit),
+    'RateLimit-Remaining': String(states[binding].remaining),
+    'RateLimit-Reset': String(secondsUntil(states[binding].resetAtMs, nowMs)),
   };
+}
+
+/**
+ * RateLimit-Policy depends on the rules alone, and a rule list is one object for as
+ * long as its definitions stand (the quota snapshot, the key budget's own): built once
+ * per list rather than on every answer.
+ */
+const policies = new WeakMap<readonly NamedRule[], string>();
+
+function policyOf(rules: readonly NamedRule[]): string {
+  let policy = policies.get(rules);
+  if (policy === undefined) {
+    policy = rules.map((r) => `"${r.field}";q=${r.limit};w=${r.periodMs / 1000}`).join(', ');
+    policies.set(rules, policy);
+  }
+  return policy;
 }
 
 /**

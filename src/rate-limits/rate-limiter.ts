@@ -118,15 +118,15 @@ export class RateLimiter {
     units: number,
   ): Promise<LimitDecision> {
     if (rules.length === 0) return this.counted(kind, this.unlimited(true));
-    const charge = { bucket, rules, units };
+    const charges = [{ bucket, rules, units }];
     let reply: number[];
     try {
-      reply = await this.run([charge]);
+      reply = await this.run(charges);
     } catch (error) {
       if (isScriptError(error)) throw error;
       return this.undecided(kind, error);
     }
-    return this.counted(kind, this.interpret([charge], reply)[0]);
+    return this.counted(kind, this.interpret(charges, reply)[0]);
   }
 
   /**
@@ -144,19 +144,18 @@ export class RateLimiter {
       return charges.map(({ kind }) => this.undecided(kind, error));
     }
     const decisions = this.interpret(charges, reply);
-    let admitted = true;
-    decisions.forEach((decision, i) => {
-      if (admitted) this.counted(charges[i].kind, decision);
-      admitted &&= decision.allowed;
-    });
+    for (let i = 0; i < decisions.length; i++) {
+      this.counted(charges[i].kind, decisions[i]);
+      if (!decisions[i].allowed) break;
+    }
     return decisions;
   }
 
   /** The rules' state now, consuming nothing. */
   async peek(bucket: string, rules: readonly NamedRule[]): Promise<LimitDecision> {
     if (rules.length === 0) return this.unlimited(true);
-    const charge = { bucket, rules, units: 0 };
-    return this.interpret([charge], await this.orUnavailable(this.run([charge])))[0];
+    const charges = [{ bucket, rules, units: 0 }];
+    return this.interpret(charges, await this.orUnavailable(this.run(charges)))[0];
   }
 
   /** Forgets all usage of the bucket: every rule is whole again. */
@@ -178,39 +177,51 @@ export class RateLimiter {
   }
 
   private run(charges: readonly Charge[]): Promise<number[]> {
-    const args: (string | number)[] = [charges.reduce((n, c) => n + c.rules.length, 0)];
-    charges.forEach(({ rules, units }, k) => {
+    // KEYS then ARGV in one list, spread once: ioredis copies its arguments at every layer.
+    const args: (string | number)[] = [];
+    let ruleCount = 0;
+    for (const charge of charges) {
+      args.push(charge.bucket);
+      ruleCount += charge.rules.length;
+    }
+    args.push(ruleCount);
+    for (let k = 0; k < charges.length; k++) {
+      const { rules, units } = charges[k];
       for (const r of rules) args.push(k + 1, r.field, r.limit, r.periodMs, r.algorithm, units);
-    });
-    const buckets = charges.map((c) => c.bucket);
-    return this.withTimeout(() => this.command(buckets.length, ...buckets, ...args));
+    }
+    return this.withTimeout(() => this.command(charges.length, ...args));
   }
 
   /**
    * One decision per charge, re-derived from the counters the script read. Each says
    * whether its own rules admit their units (all were charged only if every charge
-   * admits) and describes its rules as they stand after the call.
+   * admits) and describes its rules as they stand after the call. One pass over the
+   * reply: this runs on every quota check.
    */
   private interpret(charges: readonly Charge[], reply: number[]): LimitDecision[] {
-    const [nowMs, allowedByScript] = reply;
-    const rules = charges.flatMap((c) => c.rules);
-    const units = charges.flatMap((c) => c.rules.map(() => c.units));
-    const stored: Counters[] = rules.map((_, i) => ({
-      window: reply[2 + 3 * i],
-      current: reply[3 + 3 * i],
-      previous: reply[4 + 3 * i],
-    }));
+    const nowMs = reply[0];
+    const rules: NamedRule[] = [];
+    const stored: Counters[] = [];
+    const units: number[] = [];
+    for (const charge of charges) {
+      for (const rule of charge.rules) {
+        const at = 2 + 3 * rules.length;
+        rules.push(rule);
+        stored.push({ window: reply[at], current: reply[at + 1], previous: reply[at + 2] });
+        units.push(charge.units);
+      }
+    }
     const { allowed, counters } = decide(rules, stored, nowMs, units);
-    if (allowed !== (allowedByScript === 1)) {
+    if (allowed !== (reply[1] === 1)) {
       throw new Error('LIMITER_LUA and limiter-math disagree; one of them was changed alone');
     }
-    let offset = 0;
-    return charges.map((charge) => {
-      const at = offset;
-      offset += charge.rules.length;
-      const slice = <T>(list: T[]) => list.slice(at, at + charge.rules.length);
-      return describe(charge, slice(stored), slice(counters), nowMs);
-    });
+    const decisions: LimitDecision[] = [];
+    let from = 0;
+    for (const charge of charges) {
+      decisions.push(describe(charge, stored, counters, from, nowMs));
+      from += charge.rules.length;
+    }
+    return decisions;
   }
 
   private counted(kind: QuotaDecisionKind, decision: LimitDecision): LimitDecision {
@@ -261,38 +272,50 @@ export class RateLimiter {
    * reconnect before failing a command it sent; a gateway needs its answer sooner. A
    * script sent on a live connection that times out may still run: its units stay consumed.
    */
-  private async withTimeout<T>(send: () => Promise<T>): Promise<T> {
-    if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
-    const call = send();
+  private withTimeout<T>(send: () => Promise<T>): Promise<T> {
+    const status = this.redis.status;
+    if (status !== 'ready') return Promise.reject(new Error(`Redis is ${status}`));
     const ms = this.config.quota.redisTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    // One promise and one timer per call, not a race: this runs on every quota check.
+    return new Promise<T>((resolve, reject) => {
+      const call = send();
+      const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      call.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
     });
-    try {
-      return await Promise.race([call, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
 /**
  * A charge's decision: `allowed` when its own rules admit its units. Refused, it names
  * the refusing rule that holds out longest and when the call could pass; otherwise the
- * rule nearest to its limit.
+ * rule nearest to its limit. The charge's rules are `stored[from…]` and `counters[from…]`.
  */
 function describe(
   { rules, units }: Charge,
-  stored: Counters[],
-  counters: Counters[],
+  stored: readonly Counters[],
+  counters: readonly Counters[],
+  from: number,
   nowMs: number,
 ): LimitDecision {
-  const allowed = rules.every((rule, i) => admits(rule, stored[i], nowMs, units));
-  const states = rules.map((rule, i) => ({
-    remaining: Math.max(0, remaining(rule, counters[i], nowMs)),
-    resetAtMs: resetAt(rule, counters[i], nowMs),
-  }));
+  let allowed = true;
+  const states: RuleState[] = [];
+  for (let i = 0; i < rules.length; i++) {
+    const after = counters[from + i];
+    states.push({
+      remaining: Math.max(0, remaining(rules[i], after, nowMs)),
+      resetAtMs: resetAt(rules[i], after, nowMs),
+    });
+    allowed &&= admits(rules[i], stored[from + i], nowMs, units);
+  }
   const decision: LimitDecision = {
     allowed,
     enforced: true,
@@ -301,27 +324,31 @@ function describe(
     binding: -1,
     retryAtMs: null,
   };
-  if (allowed || units === 0) return { ...decision, binding: nearestToLimit(states) };
-  rules.forEach((rule, i) => {
-    if (admits(rule, stored[i], nowMs, units)) return;
-    const at = retryAt(rule, stored[i], nowMs, units);
+  if (allowed || units === 0) {
+    decision.binding = nearestToLimit(states);
+    return decision;
+  }
+  for (let i = 0; i < rules.length; i++) {
+    if (admits(rules[i], stored[from + i], nowMs, units)) continue;
+    const at = retryAt(rules[i], stored[from + i], nowMs, units);
     if (decision.binding === -1 || holdsOutLonger(at, decision.retryAtMs)) {
       decision.binding = i;
       decision.retryAtMs = at;
     }
-  });
+  }
   return decision;
 }
 
 /** Lowest remaining; on a tie the one that takes longest to come back. */
-function nearestToLimit(states: RuleState[]): number {
+function nearestToLimit(states: readonly RuleState[]): number {
   let best = 0;
-  states.forEach((s, i) => {
+  for (let i = 1; i < states.length; i++) {
+    const s = states[i];
     const b = states[best];
     if (s.remaining < b.remaining || (s.remaining === b.remaining && s.resetAtMs > b.resetAtMs)) {
       best = i;
     }
-  });
+  }
   return best;
 }
 
