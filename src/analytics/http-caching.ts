@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 
-/** An answer serialised without its `asOf`, and the weak ETag over that. */
+/** An answer serialised without its `asOf`, as UTF-8 (a kept one is not encoded again), and the weak ETag over that. */
 export interface RenderedAnswer {
-  content: string;
+  content: Buffer;
   etag: string;
 }
 
@@ -20,7 +20,7 @@ export interface JsonAnswer {
  */
 export function render<A extends { asOf: string }>(answer: A): RenderedAnswer {
   const text = JSON.stringify({ ...answer, asOf: undefined });
-  return { content: text, etag: etagOf(text) };
+  return { content: Buffer.from(text), etag: etagOf(text) };
 }
 
 /**
@@ -33,10 +33,14 @@ export function conditionalJson(
   request: FastifyRequest,
   reply: FastifyReply,
   { rendered, asOfMs }: JsonAnswer,
-): string | undefined {
+): Buffer | undefined {
   if (revalidated(request, reply, rendered.etag)) return undefined;
   void reply.header('Content-Type', 'application/json; charset=utf-8');
-  return `${rendered.content.slice(0, -1)},"asOf":${JSON.stringify(new Date(asOfMs).toISOString())}}`;
+  const { content } = rendered;
+  return Buffer.concat([
+    content.subarray(0, -1),
+    Buffer.from(`,"asOf":${JSON.stringify(new Date(asOfMs).toISOString())}}`),
+  ]);
 }
 
 /** The same headers for another representation of an answer (the CSV export); true: 304. */
