@@ -128,6 +128,74 @@ describe('analytics cache: never stale after a flush', () => {
     expect(changed.status).toBe(200);
     expect(changed.headers.etag).not.toBe(etag);
   });
+
+  /** The body as sent, and the same without its `asOf` (the Redis time of each read). */
+  const sent = async (url: string, headers: Record<string, string> = {}) => {
+    const reply = await api.inject({
+      method: 'GET',
+      url,
+      headers: { 'x-api-key': key, ...headers },
+    });
+    const asOf = /,"asOf":"([^"]+)"}$/.exec(reply.body)?.[1];
+    return { reply, asOf, content: reply.body.replace(/,"asOf":"[^"]+"}$/, '}') };
+  };
+
+  it('sends an answer with no window open in its range as kept, until a window opens or a flush', async () => {
+    const url = '/v1/usage/daily';
+    const flushed = await ingestWindow(worker, key, { f: 2 });
+    await flushWindow(closer, flushed);
+    const first = await sent(url);
+    expect(JSON.parse(first.reply.body).data.find((r: any) => r.customerId === 'f')?.calls).toBe(2);
+
+    const kept = await answered(api, 'kept');
+    const computed = await answered(api, 'computed');
+    // Redis time moves on between the two reads (asOf is in milliseconds).
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = await sent(url);
+    expect(await answered(api, 'kept')).toBe(kept + 1);
+    expect(await answered(api, 'computed')).toBe(computed);
+    expect(again.content).toBe(first.content);
+    expect(again.reply.headers.etag).toBe(first.reply.headers.etag);
+    expect(again.reply.headers['cache-control']).toBe('private, no-cache');
+    expect(again.reply.headers['content-type']).toBe('application/json; charset=utf-8');
+    // asOf is still this read's own Redis time, not the one the answer was rendered at.
+    expect(Date.parse(again.asOf!)).toBeGreaterThan(Date.parse(first.asOf!));
+    const revalidated = await sent(url, { 'if-none-match': String(first.reply.headers.etag) });
+    expect(revalidated.reply.statusCode).toBe(304);
+    expect(await answered(api, 'kept')).toBe(kept + 2);
+
+    // A window open in the range: merged as before, never the kept answer.
+    const open = await ingestWindow(worker, key, { f: 3 });
+    const withOpen = JSON.parse((await sent(url)).reply.body);
+    expect(withOpen.data.find((r: any) => r.customerId === 'f')?.calls).toBe(5);
+    expect(withOpen.openWindows).toBe(1);
+    expect(await answered(api, 'kept')).toBe(kept + 2);
+
+    await flushWindow(closer, open);
+    const afterFlush = await sent(url);
+    expect(JSON.parse(afterFlush.reply.body).openWindows).toBe(0);
+    expect(afterFlush.content).not.toBe(first.content);
+    expect(afterFlush.reply.headers.etag).not.toBe(first.reply.headers.etag);
+    expect(
+      JSON.parse(afterFlush.reply.body).data.find((r: any) => r.customerId === 'f')?.calls,
+    ).toBe(5);
+  });
+
+  it('keeps an answer per shape: a part shared by several answers never sends one for another', async () => {
+    const start = await ingestWindow(worker, key, { g: 1, h: 2 });
+    await flushWindow(closer, start);
+    // top caches every group's totals once; limit and by only shape the answer.
+    for (const limit of [1, 2]) {
+      for (let read = 0; read < 2; read++) {
+        expect((await get(api, `/v1/usage/top?limit=${limit}`)).body.data).toHaveLength(limit);
+      }
+    }
+    // UTC and Etc/UTC have the same buckets: one part, two answers.
+    for (const timezone of ['UTC', 'Etc/UTC', 'UTC']) {
+      const answer = (await get(api, `/v1/usage?granularity=hour&timezone=${timezone}`)).body;
+      expect(answer.timezone).toBe(timezone);
+    }
+  });
 });
 
 describe('analytics with Redis down', () => {

@@ -14,7 +14,8 @@ export class AnalyticsMetrics {
     this.answers = new Counter({
       name: 'tally_analytics_answers_total',
       help:
-        'Usage answers by where their Postgres part came from: local (this instance), redis ' +
+        'Usage answers by where their Postgres part came from: kept (the answer itself, rendered ' +
+        'earlier on this instance, no window open in its range), local (this instance), redis ' +
         '(shared cache), computed (a miss: rollups read), recent (Redis unreachable, local copy)',
       labelNames: ['source'] as const,
       registers,

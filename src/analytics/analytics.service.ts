@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { bucketBounds, type Granularity, isoInZone, lastBuckets, zoneOf } from './buckets';
 import { type DailyParams, type HotQuery, HotQueries, type TopParams } from './hot-queries';
+import { type JsonAnswer, render } from './http-caching';
 import { OpenWindows } from './open-windows';
 import {
   type DailyRow,
@@ -19,7 +20,7 @@ import {
   usageRows,
 } from './usage-answers';
 import type { Dimension, UsageQuery } from './usage-cells';
-import { UsageEngine } from './usage-engine';
+import { type Sums, UsageEngine } from './usage-engine';
 import { UsageRepository } from './usage.repository';
 
 const HOUR_MS = 3_600_000;
@@ -96,63 +97,52 @@ export class AnalyticsService {
     private readonly repository: UsageRepository,
   ) {}
 
+  /** GET /v1/usage as an object: what the CSV export writes out. */
   async usage(scope: TenantScope, params: UsageParams, nowMs: number): Promise<UsageAnswer> {
-    const zone = zoneOf(params.timezone);
-    const toMs = params.to ? Date.parse(params.to) : nowMs;
-    const fromMs = params.from
-      ? Date.parse(params.from)
-      : toMs - DEFAULT_SPAN_MS[params.granularity];
-    if (fromMs >= toMs) {
-      throw new DomainError(ErrorCode.ValidationFailed, '`from` must be before `to`.', {
-        errors: [{ path: '/from', message: 'must be before to' }],
-      });
-    }
-    const query: UsageQuery = {
-      bounds: bucketBounds(fromMs, toMs, params.granularity, zone, this.limits()),
-      groupBy: params.groupBy,
-      customerIds: params.customerId ?? null,
-      endpoints: params.endpoint ?? null,
-      models: params.model ?? null,
-    };
-    const sums = await this.engine.sums(scope, query);
-    return {
-      from: isoInZone(query.bounds[0], zone),
-      to: isoInZone(query.bounds.at(-1)!, zone),
-      granularity: params.granularity,
-      timezone: params.timezone,
-      groupBy: params.groupBy,
-      ...freshness(sums),
-      data: usageRows(query, sums.cells, zone),
-    };
+    const query = this.usageQuery(params, nowMs);
+    return this.usageAnswer(params, query, await this.engine.sums(scope, query));
   }
 
-  async daily(scope: TenantScope, params: DailyParams, nowMs: number): Promise<DailyAnswer> {
+  /** GET /v1/usage as sent, rendered or kept (UsageEngine.rendered). */
+  async usageJson(scope: TenantScope, params: UsageParams, nowMs: number): Promise<JsonAnswer> {
+    const query = this.usageQuery(params, nowMs);
+    // `from` and `to` shape the answer only through the bounds, which the query holds: reads
+    // with a `to` moving within a bucket (a dashboard's "now") share the kept answer.
+    const shape = JSON.stringify(['usage', { ...params, from: undefined, to: undefined }]);
+    return this.engine.rendered(scope, query, shape, async (sums) =>
+      render(this.usageAnswer(params, query, sums)),
+    );
+  }
+
+  async daily(scope: TenantScope, params: DailyParams, nowMs: number): Promise<JsonAnswer> {
     const { query, zone } = this.dailyQuery(params, nowMs);
-    const sums = await this.engine.sums(scope, query);
-    if (sums.source === 'computed')
-      await this.hot.note(scope.tenantId, { kind: 'daily', params }, nowMs);
-    return {
-      from: isoInZone(query.bounds[0], zone),
-      to: isoInZone(query.bounds.at(-1)!, zone),
-      timezone: params.timezone,
-      ...freshness(sums),
-      data: dailyRows(query, sums.cells, zone),
-    };
+    return this.engine.rendered(scope, query, JSON.stringify(['daily', params]), async (sums) => {
+      if (sums.source === 'computed')
+        await this.hot.note(scope.tenantId, { kind: 'daily', params }, nowMs);
+      return render({
+        from: isoInZone(query.bounds[0], zone),
+        to: isoInZone(query.bounds.at(-1)!, zone),
+        timezone: params.timezone,
+        ...freshness(sums),
+        data: dailyRows(query, sums.cells, zone),
+      } satisfies DailyAnswer);
+    });
   }
 
-  async top(scope: TenantScope, params: TopParams, nowMs: number): Promise<TopAnswer> {
+  async top(scope: TenantScope, params: TopParams, nowMs: number): Promise<JsonAnswer> {
     const query = this.topQuery(params, nowMs);
-    const sums = await this.engine.sums(scope, query);
-    if (sums.source === 'computed')
-      await this.hot.note(scope.tenantId, { kind: 'top', params }, nowMs);
-    return {
-      from: new Date(query.bounds[0]).toISOString(),
-      to: new Date(query.bounds[1]).toISOString(),
-      by: params.by,
-      dimension: params.dimension,
-      ...freshness(sums),
-      data: topRows(sums.cells, params.dimension, params.by, params.limit),
-    };
+    return this.engine.rendered(scope, query, JSON.stringify(['top', params]), async (sums) => {
+      if (sums.source === 'computed')
+        await this.hot.note(scope.tenantId, { kind: 'top', params }, nowMs);
+      return render({
+        from: new Date(query.bounds[0]).toISOString(),
+        to: new Date(query.bounds[1]).toISOString(),
+        by: params.by,
+        dimension: params.dimension,
+        ...freshness(sums),
+        data: topRows(sums.cells, params.dimension, params.by, params.limit),
+      } satisfies TopAnswer);
+    });
   }
 
   /** Recomputes a hot query's stored part into the cache (the pre-warmer). */
@@ -210,6 +200,39 @@ export class AnalyticsService {
         rows.length > params.limit && last
           ? encodeCursor([last.ts.getTime(), last.event_id])
           : null,
+    };
+  }
+
+  private usageQuery(params: UsageParams, nowMs: number): UsageQuery {
+    const zone = zoneOf(params.timezone);
+    const toMs = params.to ? Date.parse(params.to) : nowMs;
+    const fromMs = params.from
+      ? Date.parse(params.from)
+      : toMs - DEFAULT_SPAN_MS[params.granularity];
+    if (fromMs >= toMs) {
+      throw new DomainError(ErrorCode.ValidationFailed, '`from` must be before `to`.', {
+        errors: [{ path: '/from', message: 'must be before to' }],
+      });
+    }
+    return {
+      bounds: bucketBounds(fromMs, toMs, params.granularity, zone, this.limits()),
+      groupBy: params.groupBy,
+      customerIds: params.customerId ?? null,
+      endpoints: params.endpoint ?? null,
+      models: params.model ?? null,
+    };
+  }
+
+  private usageAnswer(params: UsageParams, query: UsageQuery, sums: Sums): UsageAnswer {
+    const zone = zoneOf(params.timezone);
+    return {
+      from: isoInZone(query.bounds[0], zone),
+      to: isoInZone(query.bounds.at(-1)!, zone),
+      granularity: params.granularity,
+      timezone: params.timezone,
+      groupBy: params.groupBy,
+      ...freshness(sums),
+      data: usageRows(query, sums.cells, zone),
     };
   }
 

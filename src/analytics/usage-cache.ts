@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { AnalyticsKeys } from '../infra/redis/redis-keys';
+import type { RenderedAnswer } from './http-caching';
 import type { Cell } from './usage-cells';
 import { UsageVersions } from './usage-versions';
 import type { StoredWindow, WindowKey } from './usage.repository';
@@ -24,6 +25,8 @@ interface LocalEntry {
   versionDigest: string | null;
   days: number[];
   part: StoredPart;
+  /** Answers rendered from this part with no window of their range open, by their shape. */
+  rendered: Map<string, RenderedAnswer>;
 }
 
 export type CacheHit = 'local' | 'redis';
@@ -35,6 +38,8 @@ export type CacheHit = 'local' | 'redis';
  * the current one; when Redis cannot be asked, a local entry younger than
  * ANALYTICS_LOCAL_CACHE_SECONDS is served as it is. Version changes dropped on any
  * instance drop the local entries of those days everywhere (UsageVersions' Pub/Sub).
+ * A local entry also keeps answers rendered from its part (UsageEngine.rendered); they go
+ * with it, and are local only: rendering one from a part costs an instance once a version.
  */
 @Injectable()
 export class UsageCache {
@@ -69,8 +74,31 @@ export class UsageCache {
       .catch(() => null);
     if (text === null) return null;
     const part = JSON.parse(text) as StoredPart;
-    this.local?.set(localKey(tenantId, queryDigest), { versionDigest, days, part });
+    this.keepLocal(tenantId, queryDigest, versionDigest, days, part);
     return { part, hit: 'redis' };
+  }
+
+  /** An answer rendered from the part this instance holds under these versions. */
+  rendered(
+    tenantId: string,
+    queryDigest: string,
+    versionDigest: string,
+    shape: string,
+  ): RenderedAnswer | undefined {
+    const local = this.local?.get(localKey(tenantId, queryDigest));
+    return local?.versionDigest === versionDigest ? local.rendered.get(shape) : undefined;
+  }
+
+  /** Keeps an answer beside its part, unless the part under these versions is gone. */
+  keepRendered(
+    tenantId: string,
+    queryDigest: string,
+    versionDigest: string,
+    shape: string,
+    answer: RenderedAnswer,
+  ): void {
+    const local = this.local?.get(localKey(tenantId, queryDigest));
+    if (local?.versionDigest === versionDigest) local.rendered.set(shape, answer);
   }
 
   /** With Redis unreachable: what this instance read lately, whatever its version. */
@@ -86,7 +114,7 @@ export class UsageCache {
     days: number[],
     part: StoredPart,
   ): Promise<void> {
-    this.local?.set(localKey(tenantId, queryDigest), { versionDigest, days, part });
+    this.keepLocal(tenantId, queryDigest, versionDigest, days, part);
     if (versionDigest === null) return;
     await this.redis
       .set(
@@ -96,6 +124,21 @@ export class UsageCache {
         this.config.analytics.cacheTtlMs,
       )
       .catch(() => undefined);
+  }
+
+  private keepLocal(
+    tenantId: string,
+    queryDigest: string,
+    versionDigest: string | null,
+    days: number[],
+    part: StoredPart,
+  ): void {
+    this.local?.set(localKey(tenantId, queryDigest), {
+      versionDigest,
+      days,
+      part,
+      rendered: new Map(),
+    });
   }
 
   /** Drops local entries covering any of the days of the tenant (all of them on null). */

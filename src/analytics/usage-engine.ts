@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { AnalyticsMetrics } from './analytics-metrics';
+import type { JsonAnswer, RenderedAnswer } from './http-caching';
 import { planSegments } from './bucket-plan';
 import { OpenWindows, type OpenWindow, type OpenWindowsRead } from './open-windows';
 import { type Cell, CellSums, type UsageQuery } from './usage-cells';
@@ -14,6 +15,14 @@ import { daysOf, UsageVersions } from './usage-versions';
 
 /** Where an answer's Postgres part came from. */
 export type PartSource = 'local' | 'redis' | 'computed' | 'recent';
+
+interface Reads {
+  queryDigest: string;
+  days: number[];
+  /** The digest of the days' versions; null: Redis could not be asked. */
+  version: string | null;
+  live: OpenWindowsRead | null;
+}
 
 export interface Sums {
   cells: Cell[];
@@ -47,15 +56,79 @@ export class UsageEngine {
   ) {}
 
   async sums(scope: TenantScope, query: UsageQuery): Promise<Sums> {
-    const tenantId = scope.tenantId;
+    return this.sumsAfter(scope, query, await this.reads(scope.tenantId, query));
+  }
+
+  /**
+   * The answer `render` makes of the query's sums, kept beside this instance's copy of the
+   * part when no window of its range was open: a later request under the same versions that
+   * finds none open either would render the very same content from the same part (only its
+   * `asOf`, the Redis time of its own open-window read, differs, and that is not in the
+   * content), so it is sent as kept: no parse, no merge, no serialising or hashing. A flush
+   * changes the versions, so a kept answer is never found after one.
+   */
+  async rendered(
+    scope: TenantScope,
+    query: UsageQuery,
+    shape: string,
+    render: (sums: Sums) => Promise<RenderedAnswer>,
+  ): Promise<JsonAnswer> {
+    const reads = await this.reads(scope.tenantId, query);
+    const { live, queryDigest } = reads;
+    const settled = live?.windows.length === 0 ? reads.version : null;
+    if (settled !== null && live) {
+      const kept = this.cache.rendered(scope.tenantId, queryDigest, settled, shape);
+      if (kept) {
+        this.metrics.answers.inc({ source: 'kept' });
+        return { rendered: kept, asOfMs: live.nowMs };
+      }
+    }
+    const sums = await this.sumsAfter(scope, query, reads);
+    const rendered = await render(sums);
+    if (settled !== null) {
+      this.cache.keepRendered(scope.tenantId, queryDigest, settled, shape, rendered);
+    }
+    return { rendered, asOfMs: sums.asOfMs };
+  }
+
+  /** Computes and stores the part under the current versions, unless it is there (pre-warm). */
+  async warm(scope: TenantScope, query: UsageQuery): Promise<void> {
+    const days = daysOf(query.bounds[0], query.bounds[query.bounds.length - 1]);
+    const queryDigest = digestOf(query);
+    const version = await this.versions.digest(scope.tenantId, days);
+    if (await this.cache.get(scope.tenantId, queryDigest, version, days)) return;
+    const live = await this.open.read(scope.tenantId, {
+      fromMs: query.bounds[0],
+      toMs: query.bounds[query.bounds.length - 1],
+      customerIds: query.customerIds,
+    });
+    await this.cache.set(
+      scope.tenantId,
+      queryDigest,
+      version,
+      days,
+      await this.compute(scope, query, live),
+    );
+  }
+
+  /** The versions of the query's days and the open windows of its range, read together. */
+  private async reads(tenantId: string, query: UsageQuery): Promise<Reads> {
     const fromMs = query.bounds[0];
     const toMs = query.bounds[query.bounds.length - 1];
-    const queryDigest = digestOf(query);
     const days = daysOf(fromMs, toMs);
     const [version, live] = await Promise.all([
       this.versions.digest(tenantId, days).catch(() => null),
       this.open.read(tenantId, { fromMs, toMs, customerIds: query.customerIds }).catch(() => null),
     ]);
+    return { queryDigest: digestOf(query), days, version, live };
+  }
+
+  private async sumsAfter(
+    scope: TenantScope,
+    query: UsageQuery,
+    { queryDigest, days, version, live }: Reads,
+  ): Promise<Sums> {
+    const tenantId = scope.tenantId;
     let part: StoredPart | null = null;
     let source: PartSource = 'computed';
     if (version !== null) {
@@ -81,26 +154,6 @@ export class UsageEngine {
     }
     this.metrics.answers.inc({ source });
     return this.merge(scope, query, part, live, source);
-  }
-
-  /** Computes and stores the part under the current versions, unless it is there (pre-warm). */
-  async warm(scope: TenantScope, query: UsageQuery): Promise<void> {
-    const days = daysOf(query.bounds[0], query.bounds[query.bounds.length - 1]);
-    const queryDigest = digestOf(query);
-    const version = await this.versions.digest(scope.tenantId, days);
-    if (await this.cache.get(scope.tenantId, queryDigest, version, days)) return;
-    const live = await this.open.read(scope.tenantId, {
-      fromMs: query.bounds[0],
-      toMs: query.bounds[query.bounds.length - 1],
-      customerIds: query.customerIds,
-    });
-    await this.cache.set(
-      scope.tenantId,
-      queryDigest,
-      version,
-      days,
-      await this.compute(scope, query, live),
-    );
   }
 
   private async compute(

@@ -97,7 +97,7 @@ export class UsageController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const answer = await this.analytics.usage(
+    const answer = await this.analytics.usageJson(
       this.context.scope(),
       validateUsage(lists(query)),
       this.clock.now(),
