@@ -82,38 +82,6 @@ describe('the live stream when Redis fails', () => {
     expect(stream.ended).toBe(false);
   });
 
-  it('Redis stalls under the catch-up read of a resuming stream: the stream stays open and gets what it missed once Redis answers', async () => {
-    const live = app.get(LiveEvents);
-    const [seen, ...missed] = await live.publish(tenant.tenantId, [
-      marker(11),
-      marker(12),
-      marker(13),
-    ]);
-    // The stall begins exactly as the stream reads its history: that read times out
-    // (REDIS_COMMAND_TIMEOUT_MS), and so do the retries until Redis answers again.
-    const history = app.get(StreamHistory);
-    const read = history.after.bind(history);
-    const reads = jest.spyOn(history, 'after').mockImplementationOnce((...args) => {
-      redis.pause();
-      setTimeout(() => redis.resume(), 2500);
-      return read(...args);
-    });
-    try {
-      const stream = await open({ 'last-event-id': seen.id });
-      expect(stream.status).toBe(200);
-      await stream.waitFor('the missed events', (c) => c.events.length === missed.length, 15_000);
-      expect(reads.mock.calls.length).toBeGreaterThan(1);
-      const [next] = await live.publish(tenant.tenantId, [marker(14)]);
-      await stream.waitFor('the next one', (c) => c.events.at(-1)?.id === next.id);
-      expect(stream.events.map((e) => e.id)).toEqual([...missed.map((e) => e.id), next.id]);
-      expect(stream.of('reset')).toEqual([]);
-      expect(stream.ended).toBe(false);
-    } finally {
-      redis.resume();
-      reads.mockRestore();
-    }
-  });
-
   it('Redis down: new streams get 503 with Retry-After, open ones stay open and go on after', async () => {
     const stream = await open();
     // Killed at once: the stream's catch-up read of the history may still be in flight.
@@ -147,5 +115,37 @@ describe('the live stream when Redis fails', () => {
     const [next] = await eventually(() => live.publish(tenant.tenantId, [marker(6)]));
     await stream.waitFor('the next event', (c) => c.events.at(-1)?.id === next.id);
     expect(stream.ended).toBe(false);
+  });
+
+  it('Redis stalls under the catch-up read of a resuming stream: the stream stays open and gets what it missed once Redis answers', async () => {
+    const live = app.get(LiveEvents);
+    const [seen, ...missed] = await live.publish(tenant.tenantId, [
+      marker(11),
+      marker(12),
+      marker(13),
+    ]);
+    // The stall begins exactly as the stream reads its history: that read times out
+    // (REDIS_COMMAND_TIMEOUT_MS), and so do the retries until Redis answers again.
+    const history = app.get(StreamHistory);
+    const read = history.after.bind(history);
+    const reads = jest.spyOn(history, 'after').mockImplementationOnce((...args) => {
+      redis.pause();
+      setTimeout(() => redis.resume(), 2500);
+      return read(...args);
+    });
+    try {
+      const stream = await open({ 'last-event-id': seen.id });
+      expect(stream.status).toBe(200);
+      await stream.waitFor('the missed events', (c) => c.events.length === missed.length, 15_000);
+      expect(reads.mock.calls.length).toBeGreaterThan(1);
+      const [next] = await live.publish(tenant.tenantId, [marker(14)]);
+      await stream.waitFor('the next one', (c) => c.events.at(-1)?.id === next.id);
+      expect(stream.events.map((e) => e.id)).toEqual([...missed.map((e) => e.id), next.id]);
+      expect(stream.of('reset')).toEqual([]);
+      expect(stream.ended).toBe(false);
+    } finally {
+      redis.resume();
+      reads.mockRestore();
+    }
   });
 });
