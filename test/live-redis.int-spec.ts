@@ -117,6 +117,27 @@ describe('the live stream when Redis fails', () => {
     expect(stream.ended).toBe(false);
   });
 
+  it('a history begun again after Redis lost it tells a resume from before that it has a gap, whoever begins it', async () => {
+    const live = app.get(LiveEvents);
+    const history = app.get(StreamHistory);
+    const [before] = await live.publish(tenant.tenantId, [marker(21)]);
+    // Begun again by a touch (a stream opening, a heartbeat) before any catch-up reads it.
+    await redis.wipe();
+    await eventually(() => history.touch(tenant.tenantId));
+    expect(await history.after(tenant.tenantId, before.id, 10)).toEqual({ gap: true });
+    // Begun again by an append (an event published on any instance).
+    const [again] = await live.publish(tenant.tenantId, [marker(22)]);
+    await redis.wipe();
+    const [after] = await eventually(() => live.publish(tenant.tenantId, [marker(23)]));
+    expect(await history.after(tenant.tenantId, again.id, 10)).toEqual({ gap: true });
+    // A resume from within the new history is no gap.
+    const [last] = await live.publish(tenant.tenantId, [marker(24)]);
+    expect(await history.after(tenant.tenantId, after.id, 10)).toMatchObject({
+      gap: false,
+      events: [{ id: last.id }],
+    });
+  });
+
   it('Redis stalls under the catch-up read of a resuming stream: the stream stays open and gets what it missed once Redis answers', async () => {
     const live = app.get(LiveEvents);
     const [seen, ...missed] = await live.publish(tenant.tenantId, [

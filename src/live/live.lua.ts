@@ -1,4 +1,18 @@
 /**
+ * Begins a history that does not exist (never written, expired after a long silence, or
+ * lost with Redis's data) with an entry deleted at once: XDEL records its id as
+ * `max-deleted-entry-id`, so a resume from any earlier position is a gap, whichever script
+ * begins the history first (an append, a new stream's or a heartbeat's touch) and however
+ * late an instance's catch-up reads it. (XADD with MAXLEN 0 leaves that id at 0-0 on Redis 7.0,
+ * which hid a loss from a catch-up that came after a touch.) KEYS[1]: history.
+ */
+const BEGIN_HISTORY = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XDEL', KEYS[1], redis.call('XADD', KEYS[1], '*', 'e', ''))
+end
+`;
+
+/**
  * Appends a tenant's events to its history and publishes them, with their ids, in one
  * atomic step: the channel's order is the history's order, and no event is published
  * that a resume could not find. KEYS[1]: history. ARGV: channel, max entries, retention
@@ -10,7 +24,7 @@
  * a resume can tell a gap from a quiet spell. At most 1,000 go per call; the rest go
  * with the next appends. Returns the new ids.
  */
-export const APPEND_LUA = `
+export const APPEND_LUA = `${BEGIN_HISTORY}
 local ids = {}
 local parts = {}
 for i = 5, #ARGV do
@@ -40,10 +54,7 @@ return ids
  * that it has a last id to hand out) and extends its life. KEYS[1]: history. ARGV: TTL
  * ms. Returns the last id the history ever generated: where a new stream starts.
  */
-export const TOUCH_HISTORY_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '0', '*', 'e', '')
-end
+export const TOUCH_HISTORY_LUA = `${BEGIN_HISTORY}
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 for i = 1, #info, 2 do
