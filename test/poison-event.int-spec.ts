@@ -134,7 +134,8 @@ describe('a poison event harms nobody: refused whole, or failing only its own re
 
     it('when Node refuses a member (a NaN timestamp given to the batcher)', async () => {
       const tenants = await tenantsSending(4);
-      const runs = jest.spyOn(script, 'run');
+      const merged = jest.spyOn(script, 'runAll');
+      const alone = jest.spyOn(script, 'run');
       const poison = { ...metering(tenants[0].events[0], tenants[0].tenantId) };
       poison.eventId = 'poison';
       poison.timestampMs = NaN;
@@ -153,15 +154,19 @@ describe('a poison event harms nobody: refused whole, or failing only its own re
         }),
       );
       const total = tenants.reduce((n, t) => n + t.events.length, 1);
-      const sizes = runs.mock.calls.map(([, events]) => events.length);
-      expect(sizes[0]).toBe(total);
-      expect(sizes.slice(1).sort()).toEqual([1, ...tenants.map((t) => t.events.length)].sort());
+      // One shard: one merged call, then each request alone.
+      expect(merged.mock.calls.map(([calls]) => calls.map((c) => c.events.length))).toEqual([
+        [total],
+      ]);
+      const sizes = alone.mock.calls.map(([, events]) => events.length);
+      expect(sizes.sort()).toEqual([1, ...tenants.map((t) => t.events.length)].sort());
       await expectCountedExactly(tenants);
     });
 
     it('when the script refuses a member (sums beyond what a double holds)', async () => {
       const tenants = await tenantsSending(3);
-      const runs = jest.spyOn(script, 'run');
+      const merged = jest.spyOn(script, 'runAll');
+      const alone = jest.spyOn(script, 'run');
       // Each a safe integer, so Node lets them through; their window's sum is not.
       const huge = ['huge-a', 'huge-b'].map((eventId) => ({
         ...metering(tenants[0].events[0], tenants[0].tenantId),
@@ -182,7 +187,8 @@ describe('a poison event harms nobody: refused whole, or failing only its own re
           value: { accepted: t.events.length, duplicates: 0 },
         }),
       );
-      expect(runs.mock.calls.length).toBe(1 + 1 + tenants.length);
+      expect(merged.mock.calls).toHaveLength(1);
+      expect(alone.mock.calls).toHaveLength(1 + tenants.length);
       await expectCountedExactly(tenants);
     });
   });

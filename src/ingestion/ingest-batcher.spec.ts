@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load-config';
 import { REQUIRED_ENV } from '../config/required-env.fixture';
 import { Metrics } from '../infra/metrics/metrics';
 import { IngestBatcher } from './ingest-batcher';
-import type { IngestScript } from '../window-store/ingest-script';
+import type { IngestCall, IngestScript } from '../window-store/ingest-script';
 import { IngestOutcome, type MeteringEvent } from '../window-store/metering-event';
 
 const config = loadConfig({
@@ -14,18 +14,28 @@ const config = loadConfig({
 
 const ev = (eventId: string) => ({ eventId }) as MeteringEvent;
 
+type Run = (shard: number, events: MeteringEvent[]) => Promise<IngestOutcome[]>;
+
+/** A stand-in for the Redis script whose calls, alone or several in one write, go to `run`. */
+function scriptOf(run: Run, writes: number[][] = []): IngestScript {
+  const runAll = (calls: IngestCall[]) => {
+    writes.push(calls.map((c) => c.shard));
+    return calls.map((c) => run(c.shard, c.events));
+  };
+  return { run, runAll } as unknown as IngestScript;
+}
+
 /** A stand-in for the Redis script: records calls and calls every "dup-" event a duplicate. */
 function fakeScript() {
   const calls: { shard: number; ids: string[] }[] = [];
-  const script = {
-    run: async (shard: number, events: MeteringEvent[]) => {
-      calls.push({ shard, ids: events.map((e) => e.eventId) });
-      return events.map((e) =>
-        e.eventId.startsWith('dup') ? IngestOutcome.Duplicate : IngestOutcome.Counted,
-      );
-    },
+  const writes: number[][] = [];
+  const run: Run = async (shard, events) => {
+    calls.push({ shard, ids: events.map((e) => e.eventId) });
+    return events.map((e) =>
+      e.eventId.startsWith('dup') ? IngestOutcome.Duplicate : IngestOutcome.Counted,
+    );
   };
-  return { calls, script: script as unknown as IngestScript };
+  return { calls, writes, script: scriptOf(run, writes) };
 }
 
 describe('IngestBatcher', () => {
@@ -41,6 +51,21 @@ describe('IngestBatcher', () => {
     expect(b).toEqual([IngestOutcome.Duplicate]);
   });
 
+  it("sends every shard's collection at one timer, in one write", async () => {
+    const { calls, writes, script } = fakeScript();
+    const batcher = new IngestBatcher(config, script, new Metrics());
+    await Promise.all([
+      batcher.submit(1, [ev('a')], 0),
+      batcher.submit(5, [ev('b')], 0),
+      batcher.submit(1, [ev('c')], 0),
+    ]);
+    expect(writes).toEqual([[1, 5]]);
+    expect(calls).toEqual([
+      { shard: 1, ids: ['a', 'c'] },
+      { shard: 5, ids: ['b'] },
+    ]);
+  });
+
   it('keeps shards apart and flushes at once when a batch is full', async () => {
     const { calls, script } = fakeScript();
     const batcher = new IngestBatcher(config, script, new Metrics());
@@ -52,16 +77,14 @@ describe('IngestBatcher', () => {
 
   it('sends each request of a refused call alone: only the one carrying the cause fails', async () => {
     const calls: string[][] = [];
-    const script = {
-      run: async (_shard: number, events: MeteringEvent[]) => {
-        calls.push(events.map((e) => e.eventId));
-        if (events.some((e) => e.eventId === 'poison')) {
-          throw new (ReplyError as new (m: string) => Error)('TALLY_BADARG count of event 1');
-        }
-        return events.map(() => IngestOutcome.Counted);
-      },
-    };
-    const batcher = new IngestBatcher(config, script as unknown as IngestScript, new Metrics());
+    const script = scriptOf(async (_shard, events) => {
+      calls.push(events.map((e) => e.eventId));
+      if (events.some((e) => e.eventId === 'poison')) {
+        throw new (ReplyError as new (m: string) => Error)('TALLY_BADARG count of event 1');
+      }
+      return events.map(() => IngestOutcome.Counted);
+    });
+    const batcher = new IngestBatcher(config, script, new Metrics());
     const [a, poisoned, b] = await Promise.allSettled([
       batcher.submit(1, [ev('a')], 0),
       batcher.submit(1, [ev('poison')], 0),
@@ -76,13 +99,11 @@ describe('IngestBatcher', () => {
 
   it('fails every waiter of a batch whose call could not reach Redis, without retrying', async () => {
     let calls = 0;
-    const script = {
-      run: () => {
-        calls++;
-        return Promise.reject(new Error('Command timed out'));
-      },
-    };
-    const batcher = new IngestBatcher(config, script as unknown as IngestScript, new Metrics());
+    const script = scriptOf(() => {
+      calls++;
+      return Promise.reject(new Error('Command timed out'));
+    });
+    const batcher = new IngestBatcher(config, script, new Metrics());
     const results = await Promise.allSettled([
       batcher.submit(1, [ev('a')], 0),
       batcher.submit(1, [ev('b')], 0),
@@ -92,8 +113,8 @@ describe('IngestBatcher', () => {
   });
 
   it('fails every waiter of a batch whose call failed, and drains on shutdown', async () => {
-    const script = { run: () => Promise.reject(new Error('redis down')) };
-    const batcher = new IngestBatcher(config, script as unknown as IngestScript, new Metrics());
+    const script = scriptOf(() => Promise.reject(new Error('redis down')));
+    const batcher = new IngestBatcher(config, script, new Metrics());
     const waiting = batcher.submit(0, [ev('a')], 0);
     await batcher.beforeApplicationShutdown();
     await expect(waiting).rejects.toThrow('redis down');

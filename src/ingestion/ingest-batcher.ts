@@ -18,13 +18,13 @@ interface Waiter {
 interface ShardQueue {
   waiters: Waiter[];
   size: number;
-  timer?: NodeJS.Timeout;
 }
 
 /**
  * Collects the events of concurrent requests for a few milliseconds and sends each
- * shard's collection as one script call: under load, one Redis round trip carries
- * hundreds of requests' events instead of one each.
+ * shard's collection as one script call, every shard's call in one write: under load,
+ * one Redis round trip carries hundreds of requests' events instead of one each. A
+ * shard whose collection is full is sent at once, alone.
  *
  * A merged call that Redis refuses (`rejected`, ingest-failure.ts: the script checks
  * its arguments before writing, so it wrote nothing) is sent again request by request,
@@ -36,6 +36,7 @@ export class IngestBatcher implements BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestBatcher.name);
   private readonly queues = new Map<number, ShardQueue>();
   private readonly inFlight = new Set<Promise<void>>();
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,16 +54,16 @@ export class IngestBatcher implements BeforeApplicationShutdown {
       queue.waiters.push({ events, receivedAtMs, resolve, reject });
       queue.size += events.length;
       if (queue.size >= this.config.ingest.batchMaxEvents) {
-        this.flush(shard);
+        this.send([shard]);
       } else {
-        queue.timer ??= setTimeout(() => this.flush(shard), this.config.ingest.batchDelayMs);
+        this.timer ??= setTimeout(() => this.sendAll(), this.config.ingest.batchDelayMs);
       }
     });
   }
 
   /** Sends everything queued and waits for every script call under way. */
   async drain(): Promise<void> {
-    for (const shard of [...this.queues.keys()]) this.flush(shard);
+    this.sendAll();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -70,18 +71,32 @@ export class IngestBatcher implements BeforeApplicationShutdown {
     await this.drain();
   }
 
-  private flush(shard: number): void {
-    const queue = this.queues.get(shard);
-    if (!queue) return;
-    this.queues.delete(shard);
-    clearTimeout(queue.timer);
-    const { waiters } = queue;
-    const events = waiters.flatMap((w) => w.events);
-    // One receivedAt for the batch: the latest arrival, so "late" is never understated.
-    const receivedAtMs = Math.max(...waiters.map((w) => w.receivedAtMs));
-    this.metrics.batchSize.observe(events.length);
-    const end = this.metrics.scriptDuration.startTimer();
-    const call = this.script.run(shard, events, receivedAtMs).then(
+  private sendAll(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.send([...this.queues.keys()]);
+  }
+
+  private send(shards: number[]): void {
+    const batches = shards.map((shard) => {
+      const { waiters } = this.queues.get(shard)!;
+      this.queues.delete(shard);
+      // One receivedAt for the batch: the latest arrival, so "late" is never understated.
+      const receivedAtMs = Math.max(...waiters.map((w) => w.receivedAtMs));
+      const events = waiters.flatMap((w) => w.events);
+      this.metrics.batchSize.observe(events.length);
+      const end = this.metrics.scriptDuration.startTimer();
+      return { shard, waiters, events, receivedAtMs, end };
+    });
+    const calls = this.script.runAll(batches);
+    batches.forEach((batch, i) => this.settle(batch, calls[i]));
+  }
+
+  private settle(
+    { shard, waiters, end }: { shard: number; waiters: Waiter[]; end: () => void },
+    call: Promise<IngestOutcome[]>,
+  ): void {
+    const settled = call.then(
       (outcomes) => {
         end();
         let offset = 0;
@@ -102,8 +117,8 @@ export class IngestBatcher implements BeforeApplicationShutdown {
         await Promise.all(waiters.map((w) => this.runAlone(shard, w)));
       },
     );
-    this.inFlight.add(call);
-    void call.finally(() => this.inFlight.delete(call));
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
   }
 
   private runAlone(shard: number, waiter: Waiter): Promise<void> {

@@ -4,7 +4,12 @@ import { WindowKeys } from '../infra/redis/redis-keys';
 import { windowEndOf, windowStartOf } from './window-math';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
+import {
+  defineScript,
+  queueScript,
+  type ScriptArgument,
+  type ScriptCommand,
+} from '../infra/redis/define-script';
 import { REDIS } from '../infra/redis/redis.tokens';
 import { dedupMember } from './dedup-member';
 import { IngestArgumentError } from './ingest-failure';
@@ -12,7 +17,14 @@ import { INGEST_LUA } from './ingest.lua';
 import { IngestOutcome, MeteringEvent } from './metering-event';
 import { encodeStreamedEvent } from './stream-entry';
 
-type IngestArgument = string | number | Buffer;
+/** One shard's micro-batch: what one script call counts. */
+export interface IngestCall {
+  shard: number;
+  events: MeteringEvent[];
+  receivedAtMs: number;
+}
+
+const SCRIPT_NAME = 'tallyIngest';
 
 interface WindowGroup {
   hashKey: string;
@@ -28,11 +40,11 @@ export class IngestScript {
   private readonly command: ScriptCommand<number[]>;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly layout: WindowKeys,
   ) {
-    this.command = defineScript(redis, 'tallyIngest', INGEST_LUA);
+    this.command = defineScript(redis, SCRIPT_NAME, INGEST_LUA);
   }
 
   /**
@@ -46,10 +58,25 @@ export class IngestScript {
     receivedAtMs: number,
   ): Promise<IngestOutcome[]> {
     const { keys, args, order } = this.call(shard, events, receivedAtMs);
-    const scriptOrder = await this.command(keys.length, ...keys, ...args);
-    const outcomes = new Array<IngestOutcome>(events.length);
-    scriptOrder.forEach((outcome, k) => (outcomes[order[k]] = outcome));
-    return outcomes;
+    return inInputOrder(await this.command(keys.length, ...keys, ...args), order);
+  }
+
+  /**
+   * Several shards' calls in one write to Redis (a pipeline), each settling on its own
+   * as `run` would: a call whose arguments fail, or that Redis refuses, fails alone.
+   * One write instead of one per shard: the socket write was the largest single cost of
+   * a single-event request (docs/performance.md).
+   */
+  runAll(calls: IngestCall[]): Promise<IngestOutcome[]>[] {
+    const pipeline = this.redis.pipeline();
+    const settled = calls.map(async ({ shard, events, receivedAtMs }) => {
+      const { keys, args, order } = this.call(shard, events, receivedAtMs);
+      const reply = queueScript<number[]>(pipeline, SCRIPT_NAME, keys.length, [...keys, ...args]);
+      return inInputOrder(await reply, order);
+    });
+    // Each call's own promise carries its failure; the pipeline's is only a summary.
+    if (pipeline.length > 0) pipeline.exec().catch(() => undefined);
+    return settled;
   }
 
   /** What `run` sends: KEYS, ARGV, and for each event in ARGV its position in `events`. */
@@ -59,7 +86,7 @@ export class IngestScript {
     const groups = this.groupByWindow(shard, events);
     const keys = [this.layout.stream(shard), this.layout.openIndex(shard)];
     const { graceMs, maxLatenessMs, retentionMarginMs } = this.config.window;
-    const args: IngestArgument[] = [graceMs, maxLatenessMs, retentionMarginMs, groups.length];
+    const args: ScriptArgument[] = [graceMs, maxLatenessMs, retentionMarginMs, groups.length];
     const order: number[] = [];
     for (const group of groups) {
       keys.push(group.hashKey, group.dedupKey, group.legacyDedupKey);
@@ -108,6 +135,12 @@ export class IngestScript {
     });
     return [...groups.values()];
   }
+}
+
+function inInputOrder(scriptOrder: IngestOutcome[], order: number[]): IngestOutcome[] {
+  const outcomes = new Array<IngestOutcome>(order.length);
+  scriptOrder.forEach((outcome, k) => (outcomes[order[k]] = outcome));
+  return outcomes;
 }
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
