@@ -22,6 +22,21 @@ export const DATE_TIME_RULE =
  * or outside years 0001 to 9999 once the offset is applied.
  */
 export function parseInstant(text: string): number | undefined {
+  // An event's timestamp is parsed by the schema's format check, then again for its
+  // value: the second parse of the same text is this one comparison.
+  if (text === last.text) return last.ms;
+  const ms = parse(text);
+  last.text = text;
+  last.ms = ms;
+  return ms;
+}
+
+const last: { text: string | undefined; ms: number | undefined } = {
+  text: undefined,
+  ms: undefined,
+};
+
+function parse(text: string): number | undefined {
   const m = DATE_TIME.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
