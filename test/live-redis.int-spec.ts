@@ -39,6 +39,21 @@ describe('the live stream when Redis fails', () => {
     return client;
   };
 
+  /** Cuts this instance's Pub/Sub connection; ioredis reconnects it at once. */
+  async function killSubscriber(): Promise<void> {
+    const admin = new Redis(redis.url);
+    try {
+      const name = `tally:${app.get<AppConfig>(APP_CONFIG).instanceId}:subscriber`;
+      const list = await admin.client('LIST');
+      const id = /id=(\d+) .*name=(\S+)/g;
+      const ids = [...String(list).matchAll(id)].filter((m) => m[2] === name).map((m) => m[1]);
+      expect(ids).toHaveLength(1);
+      await admin.client('KILL', 'ID', ids[0]);
+    } finally {
+      admin.disconnect();
+    }
+  }
+
   beforeAll(async () => {
     redis = await ThrowawayRedis.start();
     stack = await TestStack.create({ REDIS_URL: redis.url, LIVE_HEARTBEAT_SECONDS: '1' });
@@ -60,15 +75,8 @@ describe('the live stream when Redis fails', () => {
     await stream.waitFor('the first event', (c) => c.events.length === 1);
 
     // Cut this instance's Pub/Sub connection, and publish before it is back.
-    const admin = new Redis(redis.url);
-    const name = `tally:${app.get<AppConfig>(APP_CONFIG).instanceId}:subscriber`;
-    const list = await admin.client('LIST');
-    const id = /id=(\d+) .*name=(\S+)/g;
-    const ids = [...String(list).matchAll(id)].filter((m) => m[2] === name).map((m) => m[1]);
-    expect(ids).toHaveLength(1);
-    await admin.client('KILL', 'ID', ids[0]);
+    await killSubscriber();
     const missed = await live.publish(tenant.tenantId, [marker(2), marker(3)]);
-    admin.disconnect();
 
     await stream.waitFor('the events published while it was away', (c) => c.events.length === 3);
     const [after] = await live.publish(tenant.tenantId, [marker(4)]);
@@ -80,6 +88,35 @@ describe('the live stream when Redis fails', () => {
     ]);
     expect(stream.of('reset')).toEqual([]);
     expect(stream.ended).toBe(false);
+  });
+
+  it('lost its subscription, and the first catch-up read fails: the read is tried again, nothing missed or repeated', async () => {
+    const stream = await open();
+    const live = app.get(LiveEvents);
+    const [first] = await live.publish(tenant.tenantId, [marker(5)]);
+    await stream.waitFor('the first event', (c) => c.events.length === 1);
+
+    const history = app.get(StreamHistory);
+    const reads = jest
+      .spyOn(history, 'after')
+      .mockRejectedValueOnce(new Error('Command timed out'));
+    try {
+      await killSubscriber();
+      const missed = await live.publish(tenant.tenantId, [marker(6), marker(7)]);
+      await stream.waitFor('the events published while it was away', (c) => c.events.length === 3);
+      expect(reads.mock.calls.length).toBeGreaterThan(1);
+      const [after] = await live.publish(tenant.tenantId, [marker(8)]);
+      await stream.waitFor('the next one', (c) => c.events.length === 4);
+      expect(stream.events.map((e) => e.id)).toEqual([
+        first.id,
+        ...missed.map((e) => e.id),
+        after.id,
+      ]);
+      expect(stream.of('reset')).toEqual([]);
+      expect(stream.ended).toBe(false);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('Redis down: new streams get 503 with Retry-After, open ones stay open and go on after', async () => {

@@ -29,13 +29,11 @@ import { StreamHistory } from './stream-history';
 import { StreamSlots } from './stream-slots';
 import {
   type ChannelListener,
+  CATCH_UP_RETRY_MS,
   HISTORY_PAGE,
   TenantChannels,
   type TenantGroup,
 } from './tenant-channels';
-
-/** How soon a replay that failed (Redis unreachable) is tried again. */
-const REPLAY_RETRY_MS = 500;
 
 export interface OpenRequest {
   principal: Principal;
@@ -191,7 +189,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Chann
         if (failures === 0) {
           this.logger.warn(`stream replay failed, retrying: ${(error as Error).message}`);
         }
-        await new Promise((resolve) => setTimeout(resolve, REPLAY_RETRY_MS).unref());
+        await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS).unref());
       }
     }
   }

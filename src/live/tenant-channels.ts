@@ -21,6 +21,8 @@ export interface TenantGroup {
   position: string;
   /** Catching up after the subscriber reconnected: channel messages wait here. */
   backlog: LiveEvent[][] | null;
+  /** The subscriber reconnected again during the catch-up: it reads the history once more. */
+  readAgain: boolean;
 }
 
 /** What the hub does with what the channels bring. */
@@ -33,6 +35,9 @@ export interface ChannelListener {
 
 /** History entries read per round trip when catching up. */
 export const HISTORY_PAGE = 200;
+
+/** The pause before a catch-up read that failed is tried again. */
+export const CATCH_UP_RETRY_MS = 500;
 
 /**
  * One Redis subscription per tenant this instance serves streams of (never one per
@@ -79,6 +84,7 @@ export class TenantChannels {
       ready: Promise.resolve(),
       position: ORIGIN_ID,
       backlog: null,
+      readAgain: false,
     };
     group.ready = this.setUp(group).catch((error: unknown) => {
       this.forget(group);
@@ -162,25 +168,47 @@ export class TenantChannels {
     if (isAfter(last, group.position)) group.position = last;
   }
 
+  /**
+   * Reads what the channel missed from the history, until that succeeds or the group is
+   * gone; channel messages wait meanwhile (the listener skips what a stream has seen).
+   * Giving up would leave the group's streams without those events and without a reset.
+   */
   private async catchUp(group: TenantGroup): Promise<void> {
-    group.backlog ??= [];
-    const backlog = group.backlog;
-    try {
-      await this.subscriber.subscribe(group.channel);
-      for (;;) {
-        const page = await this.history.after(group.tenantId, group.position, HISTORY_PAGE);
-        if (page.gap) {
-          group.position = await this.history.touch(group.tenantId);
-          this.listener?.lost(group, group.position);
-          break;
+    if (group.backlog) {
+      group.readAgain = true;
+      return;
+    }
+    const backlog: LiveEvent[][] = [];
+    group.backlog = backlog;
+    for (let failures = 0; this.groups.get(group.tenantId) === group;) {
+      group.readAgain = false;
+      try {
+        await this.readMissed(group);
+        if (!group.readAgain) break;
+      } catch (error) {
+        if (failures++ === 0) {
+          this.logger.warn(
+            `live catch-up for a tenant failed, retrying: ${(error as Error).message}`,
+          );
         }
-        this.deliver(group, page.events);
-        if (page.events.length < HISTORY_PAGE) break;
+        await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS).unref());
       }
-    } catch (error) {
-      this.logger.warn(`live catch-up for a tenant failed: ${(error as Error).message}`);
     }
     group.backlog = null;
     for (const events of backlog) this.deliver(group, events);
+  }
+
+  private async readMissed(group: TenantGroup): Promise<void> {
+    await this.subscriber.subscribe(group.channel);
+    for (;;) {
+      const page = await this.history.after(group.tenantId, group.position, HISTORY_PAGE);
+      if (page.gap) {
+        group.position = await this.history.touch(group.tenantId);
+        this.listener?.lost(group, group.position);
+        return;
+      }
+      this.deliver(group, page.events);
+      if (page.events.length < HISTORY_PAGE) return;
+    }
   }
 }
