@@ -65,7 +65,8 @@ export class IngestScript {
    * Several shards' calls in one write to Redis (a pipeline), each settling on its own
    * as `run` would: a call whose arguments fail, or that Redis refuses, fails alone.
    * One write instead of one per shard: the socket write was the largest single cost of
-   * a single-event request (docs/performance.md).
+   * a single-event request (docs/performance.md). Shards live in different slots, so on a
+   * Redis Cluster client this pipeline would have to be split per node.
    */
   runAll(calls: IngestCall[]): Promise<IngestOutcome[]>[] {
     const pipeline = this.redis.pipeline();
