@@ -342,6 +342,32 @@ describe('analytics answers (oracle)', () => {
     );
     expect(all.status).toBe(200);
     expect(all.body.data.map((e: any) => `${e.timestamp} ${e.eventId}`)).toEqual(expected);
+    // The range in whole seconds written with ISO 8601's `+hh` offset, which Date.parse
+    // reads as NaN: the same events.
+    const inPlus05 = (ms: number) =>
+      `${new Date(ms + 5 * 3_600_000).toISOString().slice(0, 19)}%2B05`;
+    const fromSecond = Math.floor((current - 60_000) / 1000) * 1000;
+    const toSecond = Math.ceil((current + 120_000) / 1000) * 1000;
+    const offset = await get(
+      `/v1/events?customerId=c-2&from=${inPlus05(fromSecond)}&to=${inPlus05(toSecond)}&limit=1000`,
+    );
+    expect(offset.status).toBe(200);
+    expect(offset.body.data.map((e: any) => `${e.timestamp} ${e.eventId}`)).toEqual(expected);
+  });
+
+  it('reads ranges written with any offset the date-time format takes, as their instants', async () => {
+    const inZ = await get(
+      '/v1/usage?granularity=hour&from=2026-11-01T00:00:00Z&to=2026-11-01T02:00:00Z',
+    );
+    // `+05` is ISO 8601's, which Date.parse reads as NaN; `+0530` and `t`/`z` too.
+    for (const range of [
+      'from=2026-11-01T05:00:00%2B05&to=2026-11-01T07:00:00%2B05',
+      'from=2026-11-01T05:30:00%2B0530&to=2026-11-01t02:00:00z',
+    ]) {
+      const reply = await get(`/v1/usage?granularity=hour&${range}`);
+      expect({ range, status: reply.status }).toEqual({ range, status: 200 });
+      expect({ ...reply.body, asOf: null }).toEqual({ ...inZ.body, asOf: null });
+    }
   });
 
   it.each([
@@ -355,6 +381,8 @@ describe('analytics answers (oracle)', () => {
     ['/v1/usage/daily?timezone=', '/timezone'],
     ['/v1/events?from=2026-11-01T00:00:00Z', '/customerId'],
     ['/v1/events?customerId=c-1&cursor=nonsense', '/cursor'],
+    // A day before the first instant there is (found by the fuzz test: a 500).
+    ['/v1/events?customerId=c-1&to=0001-01-01T00:00:00Z', '/from'],
   ])('refuses %s with a 400 naming %s', async (url, path) => {
     const reply = await get(url);
     expect(reply.status).toBe(400);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
+import { instantOf, MIN_INSTANT_MS } from '../common/validation/exact-instant';
 import type { TenantScope } from '../infra/database/tenant-scope';
 import { bucketBounds, type Granularity, isoInZone, lastBuckets, zoneOf } from './buckets';
 import { type DailyParams, type HotQuery, HotQueries, type TopParams } from './hot-queries';
@@ -170,8 +171,9 @@ export class AnalyticsService {
   }
 
   async events(scope: TenantScope, params: EventsParams, nowMs: number): Promise<EventsPage> {
-    const toMs = params.to ? Date.parse(params.to) : nowMs;
-    const fromMs = params.from ? Date.parse(params.from) : toMs - DAY_MS;
+    const toMs = params.to ? instantOf(params.to) : nowMs;
+    // The default span stops at year 1's first instant: before it Postgres reads no time.
+    const fromMs = params.from ? instantOf(params.from) : Math.max(toMs - DAY_MS, MIN_INSTANT_MS);
     if (fromMs >= toMs) {
       throw new DomainError(ErrorCode.ValidationFailed, '`from` must be before `to`.', {
         errors: [{ path: '/from', message: 'must be before to' }],
@@ -205,9 +207,9 @@ export class AnalyticsService {
 
   private usageQuery(params: UsageParams, nowMs: number): UsageQuery {
     const zone = zoneOf(params.timezone);
-    const toMs = params.to ? Date.parse(params.to) : nowMs;
+    const toMs = params.to ? instantOf(params.to) : nowMs;
     const fromMs = params.from
-      ? Date.parse(params.from)
+      ? instantOf(params.from)
       : toMs - DEFAULT_SPAN_MS[params.granularity];
     if (fromMs >= toMs) {
       throw new DomainError(ErrorCode.ValidationFailed, '`from` must be before `to`.', {
