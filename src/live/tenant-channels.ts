@@ -160,12 +160,19 @@ export class TenantChannels {
     else this.deliver(group, events);
   }
 
+  /**
+   * Hands the listener the events after the group's position, and moves it. A catch-up
+   * reads from the history what the channel also brought (its backlog, delivered after
+   * it): passed on, those would reach the streams in step with the group, which take a
+   * batch whole, a second time.
+   */
   private deliver(group: TenantGroup, events: LiveEvent[]): void {
-    if (events.length === 0) return;
+    const first = events.findIndex((e) => isAfter(e.id, group.position));
+    if (first < 0) return;
+    const fresh = first === 0 ? events : events.slice(first);
     // The group's position is still the previous one while the listener runs.
-    this.listener?.deliver(group, events);
-    const last = events[events.length - 1].id;
-    if (isAfter(last, group.position)) group.position = last;
+    this.listener?.deliver(group, fresh);
+    group.position = fresh[fresh.length - 1].id;
   }
 
   /**
