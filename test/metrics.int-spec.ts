@@ -35,7 +35,9 @@ describe('/metrics', () => {
     await ingest(app, key, [{ bad: true }]);
     // One quota decision allowed, one denied.
     const asKey = { headers: { 'x-api-key': key } };
-    const quota = { limit: 1, period: '1m', algorithm: 'fixed' };
+    // Sliding: a fixed minute starting between the two calls would let the second through
+    // (it did once in CI); a sliding one still counts the first call's unit there.
+    const quota = { limit: 1, period: '1h', algorithm: 'sliding' };
     expect(
       (await request(app, 'PUT', '/v1/quotas/defaults/calls', { ...asKey, body: quota })).status,
     ).toBe(200);
