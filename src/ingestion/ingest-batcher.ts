@@ -78,6 +78,8 @@ export class IngestBatcher implements BeforeApplicationShutdown {
   }
 
   private send(shards: number[]): void {
+    // A timer that finds every queue already sent full, or a drain with nothing queued.
+    if (shards.length === 0) return;
     const batches = shards.map((shard) => {
       const { waiters } = this.queues.get(shard)!;
       this.queues.delete(shard);

@@ -177,7 +177,7 @@ export class TenantChannels {
 
   /**
    * Reads what the channel missed from the history, until that succeeds or the group is
-   * gone; channel messages wait meanwhile (the listener skips what a stream has seen).
+   * gone; channel messages wait meanwhile (`deliver` passes on only what is new).
    * Giving up would leave the group's streams without those events and without a reset.
    */
   private async catchUp(group: TenantGroup): Promise<void> {
