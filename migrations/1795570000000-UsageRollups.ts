@@ -59,6 +59,29 @@ ON CONFLICT (tenant_id, grain, dimension, bucket_start, customer_id, name) DO UP
 }
 
 /**
+ * The trigger function that applies a statement's window changes to the rollups, by its
+ * event's transition tables. `prelude` runs first (a later migration adds a lock there).
+ */
+export function rollUpFunctionSql(verb: 'CREATE' | 'CREATE OR REPLACE', prelude: string): string {
+  const apply = (source: string) => applySignedWindows(source).replace(/'/g, "''");
+  return `
+    ${verb} FUNCTION tally_roll_up_windows() RETURNS trigger
+      LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, pg_temp
+      AS $$
+      BEGIN${prelude}
+        -- The transition tables a trigger has depend on its event.
+        IF TG_OP = 'INSERT' THEN
+          EXECUTE '${apply('SELECT 1 AS sign, * FROM new_rows')}';
+        ELSIF TG_OP = 'UPDATE' THEN
+          EXECUTE '${apply('SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows')}';
+        ELSE
+          EXECUTE '${apply('SELECT -1 AS sign, * FROM old_rows')}';
+        END IF;
+        RETURN NULL;
+      END $$`;
+}
+
+/**
  * Exact hourly and daily (UTC) rollups of aggregation_windows, by customer (totals) and by
  * customer and endpoint or model (breakdowns), kept by triggers on aggregation_windows.
  * Each bucket also has a row for all the tenant's customers together, customer_id '' (no
@@ -119,22 +142,7 @@ export class UsageRollups1795570000000 implements MigrationInterface {
       `CREATE INDEX usage_rollup_breakdowns_customer_idx ON usage_rollup_breakdowns (tenant_id, grain, dimension, customer_id, bucket_start)`,
     );
 
-    const apply = (source: string) => applySignedWindows(source).replace(/'/g, "''");
-    await q.query(`
-      CREATE FUNCTION tally_roll_up_windows() RETURNS trigger
-        LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, pg_temp
-        AS $$
-        BEGIN
-          -- The transition tables a trigger has depend on its event.
-          IF TG_OP = 'INSERT' THEN
-            EXECUTE '${apply('SELECT 1 AS sign, * FROM new_rows')}';
-          ELSIF TG_OP = 'UPDATE' THEN
-            EXECUTE '${apply('SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows')}';
-          ELSE
-            EXECUTE '${apply('SELECT -1 AS sign, * FROM old_rows')}';
-          END IF;
-          RETURN NULL;
-        END $$`);
+    await q.query(rollUpFunctionSql('CREATE', ''));
     await q.query(`
       CREATE TRIGGER aggregation_windows_roll_up_insert AFTER INSERT ON aggregation_windows
         REFERENCING NEW TABLE AS new_rows

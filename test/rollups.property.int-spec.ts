@@ -1,12 +1,12 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { WindowRef } from '../src/infra/redis/redis-keys';
 import type { WindowCounters } from '../src/window-store/window-hash';
 import { WindowsRepository } from '../src/windows/windows.repository';
 import { TenantsService } from '../src/tenants/tenants.service';
-import { TestStack } from './support/harness';
+import { eventually, TestStack } from './support/harness';
 
 const WINDOW_MS = 2000;
 /** Window starts across an hour and a UTC day boundary, two of them in one hour. */
@@ -202,6 +202,64 @@ describe('rollups equal the sum of their windows (property)', () => {
       ),
     };
   }
+
+  /**
+   * A flush that both inserts and updates windows fires the INSERT and the UPDATE trigger,
+   * two rollup passes. Here its pass over one day waits for a deletion that holds the
+   * other day's rollups and then wants the first day's: without the rollups' lock
+   * (migration SerialRollupWrites) Postgres aborts one of them as a deadlock.
+   */
+  it('lets a flush of new and re-flushed windows and another writer of the same days both finish', async () => {
+    const windows = app.get(WindowsRepository);
+    const { tenant } = await app.get(TenantsService).create(`prop-${randomUUID()}`);
+    const flushRow = (customerId: string, start: number, rev: number) => ({
+      ref: { shard: 0, tenantId: tenant.id, customerId, windowStartMs: start },
+      windowEndMs: start + WINDOW_MS,
+      counters: {
+        calls: 10 * rev,
+        tokens: rev,
+        inputTokens: 0,
+        outputTokens: 0,
+        latencySumMs: 0,
+        latencyCount: 0,
+        lateEvents: 0,
+        data: { byEndpoint: { x: { calls: 10 * rev, tokens: rev } }, byModel: {} },
+        rev,
+      },
+    });
+    const [day1, day2] = [STARTS[0], STARTS[3]];
+    await windows.upsertFromRedis([flushRow('c-1', day1, 1), flushRow('c-1', day2, 1)]);
+    await windows.upsertFromRedis([flushRow('c-2', day2, 1)]);
+    const deleteWindow = (client: PoolClient, start: number) =>
+      client.query(
+        'DELETE FROM aggregation_windows WHERE tenant_id = $1 AND customer_id = $2 AND window_start = $3',
+        [tenant.id, 'c-1', new Date(start)],
+      );
+
+    const other = await owner.connect();
+    try {
+      await other.query('BEGIN');
+      await deleteWindow(other, day1);
+      // A new window on day 1 and a re-flush on day 2, in one statement (in key order).
+      const flush = windows.upsertFromRedis([flushRow('c-2', day1, 1), flushRow('c-2', day2, 2)]);
+      await eventually(async () => {
+        const { rows } = await stack.pg.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'
+             AND query LIKE '%INSERT INTO aggregation_windows%'`,
+        );
+        expect(rows[0].n).toBe(1);
+      });
+      await deleteWindow(other, day2);
+      await other.query('COMMIT');
+      await flush;
+    } finally {
+      other.release();
+    }
+    const seen = await compare(tenant.id);
+    expect(seen.totals).toEqual(seen.expectedTotals);
+    expect(seen.expectedTotals.length).toBeGreaterThan(0);
+  });
 
   it('holds for random flush orders, re-flushes, recomputes and deletions, run concurrently', async () => {
     const windows = app.get(WindowsRepository);
