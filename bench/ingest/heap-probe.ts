@@ -6,6 +6,9 @@
  * two collections, so the sum of those growths (before each GC minus after the one
  * before) is every byte allocated in the phase.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 
 export interface HeapFigures {
@@ -55,18 +58,51 @@ function stop(): HeapFigures {
   return figures;
 }
 
+/**
+ * BENCH_HEAP_PROFILE_DIR: V8's sampling heap profiler runs over the same phase, keeping
+ * the samples of objects the GC has since collected (a request's garbage is what costs),
+ * and writes `<pid>-<time>.heapprofile` there (summarise with heap-profile-top.js).
+ */
+const sampler = process.env.BENCH_HEAP_PROFILE_DIR ? new Session() : undefined;
+
+async function startSampling(): Promise<void> {
+  if (!sampler) return;
+  sampler.connect();
+  await sampler.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+
+async function stopSampling(): Promise<void> {
+  if (!sampler) return;
+  const { profile } = await sampler.post('HeapProfiler.stopSampling');
+  sampler.disconnect();
+  const file = join(
+    process.env.BENCH_HEAP_PROFILE_DIR!,
+    `${process.pid}-${Date.now()}.heapprofile`,
+  );
+  writeFileSync(file, JSON.stringify(profile));
+}
+
 if (process.send) {
   process.on('message', (message: unknown) => {
     if (message === 'heap:start') {
-      const profiler = new GCProfiler();
-      profiler.start();
-      const usedAtStart = getHeapStatistics().used_heap_size;
-      session = { profiler, usedAtStart, startedAt: performance.now() };
-      process.send!({ heap: 'started' });
+      void startSampling().then(() => begin());
     } else if (message === 'heap:stop') {
-      process.send!({ heap: stop() });
+      const figures = stop();
+      void stopSampling().then(() => process.send!({ heap: figures }));
     }
   });
   // The channel must not keep a server alive that is told to stop.
   process.channel?.unref();
+}
+
+function begin(): void {
+  const profiler = new GCProfiler();
+  profiler.start();
+  const usedAtStart = getHeapStatistics().used_heap_size;
+  session = { profiler, usedAtStart, startedAt: performance.now() };
+  process.send!({ heap: 'started' });
 }

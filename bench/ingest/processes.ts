@@ -31,8 +31,9 @@ export class Child {
           `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
         ]
       : [];
+    const heapProfile = process.env.BENCH_HEAP_PROFILE_DIR;
     this.process = spawn(node, [...profiling, '--require', HEAP_PROBE, script], {
-      env,
+      env: heapProfile ? { ...env, BENCH_HEAP_PROFILE_DIR: heapProfile } : env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.process.once('exit', () => (this.exited = true));
