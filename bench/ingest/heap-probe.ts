@@ -61,7 +61,7 @@ function stop(): HeapFigures {
 /**
  * BENCH_HEAP_PROFILE_DIR: V8's sampling heap profiler runs over the same phase, keeping
  * the samples of objects the GC has since collected (a request's garbage is what costs),
- * and writes `<pid>-<time>.heapprofile` there (summarise with heap-profile-top.js).
+ * and writes `<pid>-<time>.heapprofile` there (summarise with cpu-profile-top.js).
  */
 const sampler = process.env.BENCH_HEAP_PROFILE_DIR ? new Session() : undefined;
 
