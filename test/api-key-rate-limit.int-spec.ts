@@ -63,6 +63,27 @@ describe('per-key API rate limit', () => {
     ).toBe(200);
   });
 
+  it('counts no event of a request its budget refused, under concurrency; over budget, a bad body is a 429', async () => {
+    const app = await stack.start();
+    const { key } = await createTenant(app);
+    const events = Array.from({ length: 200 }, () =>
+      event({ timestamp: new Date().toISOString(), customerId: 'c', apiEndpoint: '/a' }),
+    );
+    const replies = await Promise.all(events.map((e) => ingest(app, key, e)));
+    const accepted = events.filter((_, i) => replies[i].status === 202);
+    const refused = events.filter((_, i) => replies[i].status === 429);
+    expect([accepted.length, refused.length]).toEqual([150, 50]);
+    // The budget answers first, as when it was asked before the handler.
+    expect((await ingest(app, key, { customerId: 'no id, no timestamp' })).status).toBe(429);
+    // Another key of the tenant, with room: dedup tells which events were counted.
+    const roomy = await createKey(app, key, ['ingest'], { events: { limit: 1000, period: '1m' } });
+    expect((await ingest(app, roomy, refused)).body).toEqual({ accepted: 50, duplicates: 0 });
+    expect((await ingest(app, roomy, accepted)).body).toEqual({
+      accepted: 0,
+      duplicates: 150,
+    });
+  });
+
   it("applies a key's own limit in place of the default, and PATCH changes it", async () => {
     const app = await stack.start();
     const admin = { 'x-api-key': (await createTenant(app)).key };

@@ -12,7 +12,8 @@ export const CountsEvents = () => SetMetadata(RATE_CLASS_KEY, 'events' satisfies
 export const KEY_CHARGED_BY_HANDLER = 'tally:key-charged-by-handler';
 
 /**
- * Marks a route whose handler charges the key's `events` budget itself, in the same
- * limiter call as its own limits (the quota check), so the rate-limit guard leaves it be.
+ * Marks a route whose handler charges the key's `events` budget itself, so the rate-limit
+ * guard leaves it be: the quota check, in the same limiter call as the customer's limits;
+ * ingestion, through ApiKeyRateGate, while it validates and queues the events.
  */
 export const ChargesKeyInHandler = () => SetMetadata(KEY_CHARGED_BY_HANDLER, true);

@@ -70,6 +70,8 @@ describe('IngestBatcher', () => {
     const { calls, script } = fakeScript();
     const batcher = new IngestBatcher(config, script, new Metrics());
     const full = batcher.submit(2, [ev('1'), ev('2'), ev('3'), ev('4')], 0);
+    // Before the 5 ms timer: in the same turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([{ shard: 2, ids: ['1', '2', '3', '4'] }]);
     await Promise.all([full, batcher.submit(3, [ev('x')], 0)]);
     expect(calls[1]).toEqual({ shard: 3, ids: ['x'] });
@@ -118,5 +120,35 @@ describe('IngestBatcher', () => {
     const waiting = batcher.submit(0, [ev('a')], 0);
     await batcher.beforeApplicationShutdown();
     await expect(waiting).rejects.toThrow('redis down');
+  });
+
+  it('sends no event of a request whose admission failed, and answers it with that error', async () => {
+    const { calls, script } = fakeScript();
+    const batcher = new IngestBatcher(config, script, new Metrics());
+    const refusal = new Error('over its events rate');
+    const results = await Promise.allSettled([
+      batcher.submit(1, [ev('a')], 0, Promise.resolve()),
+      batcher.submit(1, [ev('refused')], 0, Promise.reject(refusal)),
+      batcher.submit(2, [ev('refused-too')], 0, Promise.reject(refusal)),
+    ]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: [IngestOutcome.Counted] },
+      { status: 'rejected', reason: refusal },
+      { status: 'rejected', reason: refusal },
+    ]);
+    expect(calls).toEqual([{ shard: 1, ids: ['a'] }]);
+  });
+
+  it('holds a collection until every admission in it has settled', async () => {
+    const { calls, script } = fakeScript();
+    const batcher = new IngestBatcher(config, script, new Metrics());
+    let admit!: () => void;
+    const admission = new Promise<void>((resolve) => (admit = resolve));
+    const pending = batcher.submit(1, [ev('a')], 0, admission);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(calls).toEqual([]);
+    admit();
+    expect(await pending).toEqual([IngestOutcome.Counted]);
+    expect(calls).toEqual([{ shard: 1, ids: ['a'] }]);
   });
 });

@@ -1,10 +1,11 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { CLOCK, type Clock } from '../common/clock';
 import { namedSchema } from '../common/openapi/component-schemas';
 import { Endpoint } from '../common/openapi/endpoint';
 import { Metrics } from '../infra/metrics/metrics';
-import { CountsEvents } from '../api-key-limits';
+import { ApiKeyRateGate, ChargesKeyInHandler, CountsEvents } from '../api-key-limits';
 import { RequireScope } from '../common/access/auth.decorators';
 import { TenantContext } from '../common/access/tenant-context';
 import { meteringEventSchema } from './event.schema';
@@ -30,6 +31,7 @@ export class IngestionController {
     private readonly ingestion: IngestionService,
     private readonly context: TenantContext,
     private readonly metrics: Metrics,
+    private readonly gate: ApiKeyRateGate,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -37,6 +39,7 @@ export class IngestionController {
   @HttpCode(202)
   @RequireScope('ingest')
   @CountsEvents()
+  @ChargesKeyInHandler()
   @Endpoint({
     id: 'ingestEvents',
     summary: 'Send usage events',
@@ -88,15 +91,29 @@ export class IngestionController {
       },
     }),
   })
-  async ingest(@Body() body: unknown): Promise<IngestResult> {
+  async ingest(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<IngestResult> {
     const now = this.clock.now();
-    let events;
+    // The key's event budget is asked first and awaited by the batcher, not here: its round
+    // trip overlaps the validation and the batcher's collection delay instead of preceding
+    // them, and no event is counted unless it admits the request (docs/performance.md).
+    const admitted = this.gate.admit(this.context.principal(), 'events', body, reply);
     try {
-      events = this.validator.validate(body, this.context.tenantId(), now);
+      let events;
+      try {
+        events = this.validator.validate(body, this.context.tenantId(), now);
+      } catch (error) {
+        this.metrics.events.inc({ outcome: 'rejected' }, Array.isArray(body) ? body.length : 1);
+        throw error;
+      }
+      return await this.ingestion.ingest(events, now, admitted);
     } catch (error) {
-      this.metrics.events.inc({ outcome: 'rejected' }, Array.isArray(body) ? body.length : 1);
+      // The budget's answer comes first, as when it was asked before the handler: a refused
+      // request is a 429 (or the failure policy's 503) even if it was also invalid.
+      await admitted;
       throw error;
     }
-    return this.ingestion.ingest(events, now);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ApiKeyLimitsModule } from '../api-key-limits';
 import { LiveModule } from '../live';
 import { PersistenceModule } from '../persistence';
 import { SpoolModule } from '../infra/spool/spool.module';
@@ -12,7 +13,14 @@ import { SpoolFallback } from './spool-fallback';
 import { SpoolReplayer } from './spool-replayer';
 
 @Module({
-  imports: [WindowStoreModule, LiveModule, PersistenceModule, AuthModule, SpoolModule],
+  imports: [
+    WindowStoreModule,
+    LiveModule,
+    PersistenceModule,
+    AuthModule,
+    ApiKeyLimitsModule,
+    SpoolModule,
+  ],
   controllers: [IngestionController],
   providers: [EventValidator, IngestBatcher, IngestionService, SpoolFallback, SpoolReplayer],
 })

@@ -11,7 +11,7 @@ import { DomainError, ErrorCode } from '../common/errors/domain-error';
 import { UsageFeed } from '../live';
 import { Metrics } from '../infra/metrics/metrics';
 import { StreamBacklog } from '../persistence';
-import { IngestBatcher } from './ingest-batcher';
+import { ADMITTED, IngestBatcher } from './ingest-batcher';
 import { SpoolFallback } from './spool-fallback';
 
 export interface IngestResult {
@@ -53,21 +53,37 @@ export class IngestionService {
    * If Redis cannot be reached, the events of the shards it failed go to the spool and
    * are counted when it is back (docs/reliability/spool.md). Events the script could not
    * take fail the whole request before any shard's call, or any spooling.
+   *
+   * `admitted` is the request's leave to be counted (the key's event budget, asked by the
+   * caller): nothing is counted or spooled before it has succeeded, and its error is the
+   * answer if it fails.
    */
-  async ingest(events: MeteringEvent[], receivedAtMs: number): Promise<IngestResult> {
+  async ingest(
+    events: MeteringEvent[],
+    receivedAtMs: number,
+    admitted = ADMITTED,
+  ): Promise<IngestResult> {
     checkEvents(events);
     // The backlog lives in Redis: with Redis out of reach it is unknown, and the spool,
     // which reaches the streams only through a replay that watches it, is bounded itself.
-    if (this.fallback.redisUnreachable()) return this.spool(events, receivedAtMs, [0, 0, 0, 0]);
+    if (this.fallback.redisUnreachable()) {
+      await admitted;
+      return this.spool(events, receivedAtMs, [0, 0, 0, 0]);
+    }
     if (this.backlog.isAboveHighWater()) {
+      await admitted;
       throw new DomainError(ErrorCode.Unavailable, 'Persistence is behind; retry shortly.', {
         retryAfterSeconds: 2,
       });
     }
     const shards = [...groupByShard(events, this.config.shards)];
-    const settled = await Promise.allSettled(
-      shards.map(([shard, list]) => this.batcher.submit(shard, list, receivedAtMs)),
-    );
+    // The batcher holds the events until `admitted` settles; a refusal rejects here at once.
+    const [settled] = await Promise.all([
+      Promise.allSettled(
+        shards.map(([shard, list]) => this.batcher.submit(shard, list, receivedAtMs, admitted)),
+      ),
+      admitted,
+    ]);
     const counts = [0, 0, 0, 0];
     const unreached: MeteringEvent[] = [];
     let failure: unknown;
