@@ -105,6 +105,7 @@ export class IngestionController {
       try {
         events = this.validator.validate(body, this.context.tenantId(), now);
       } catch (error) {
+        await admitted; // a request its budget refused is not counted as rejected input
         this.metrics.events.inc({ outcome: 'rejected' }, Array.isArray(body) ? body.length : 1);
         throw error;
       }
