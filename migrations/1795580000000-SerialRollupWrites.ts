@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { rollUpFunctionSql } from './1795570000000-UsageRollups';
 
 /** pg_advisory_xact_lock key of the rollups' writers (727_001… are the service's other locks). */
-export const ROLLUP_LOCK_KEY = 727_004;
+const ROLLUP_LOCK_KEY = 727_004;
 
 /**
  * Writers of aggregation_windows apply their rollup changes one transaction at a time.

@@ -129,7 +129,7 @@ export class IngestBatcher implements BeforeApplicationShutdown {
   }
 
   private run(queued: Queued[]): Promise<unknown> {
-    if (queued.length === 0) return ADMITTED;
+    if (queued.length === 0) return Promise.resolve();
     const batches = queued.map(({ shard, waiters }) => {
       // One receivedAt for the batch: the latest arrival, so "late" is never understated.
       const receivedAtMs = Math.max(...waiters.map((w) => w.receivedAtMs));
