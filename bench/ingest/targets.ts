@@ -34,8 +34,11 @@ export async function startService(
 ): Promise<Target> {
   const port = await freePort();
   const adminToken = randomBytes(16).toString('hex');
+  // BENCH_SERVICE_NODE_OPTIONS: Node/V8 flags for the service alone (e.g. a GC setting).
+  const nodeOptions = process.env.BENCH_SERVICE_NODE_OPTIONS;
   const child = new Child('service', NODE, resolve(ROOT, 'dist/src/main.js'), {
     PATH: process.env.PATH,
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     ...SERVICE_DEFAULTS,
     ...options.overrides,
     PORT: String(port),
