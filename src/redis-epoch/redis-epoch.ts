@@ -93,6 +93,9 @@ export class RedisEpoch implements OnApplicationBootstrap, BeforeApplicationShut
         return this.adopt(recorded, false);
       } else {
         const next = await this.successorOf(recorded, marker);
+        // The marker was read before the row: a concurrent first start may have claimed
+        // and recorded it in between. Redis holding the recorded epoch is no loss.
+        if (next.id === recorded.epochId) return this.adopt(recorded, false);
         const changed = await this.repository.change(
           recorded.epochId,
           next,

@@ -2,6 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { createRedis } from '../../src/infra/redis/redis.module';
 import { Metrics } from '../../src/infra/metrics/metrics';
+import { RedisEpoch } from '../../src/redis-epoch';
+import { RedisEpochRepository } from '../../src/redis-epoch/redis-epoch.repository';
 import { createTenant, event, type EventInput, ingest } from '../support/api';
 import { eventually, TestStack } from '../support/harness';
 import { checkLedger, type Ledger, Producers, reportFault } from '../support/ledger';
@@ -206,6 +208,41 @@ describe('fault: Redis lost its data while no instance ran', () => {
       await expectRecovered(stack);
     }, 30_000);
     expect((await storedIds(stack, tenantId)).size).toBe(14);
+  });
+});
+
+describe('instances started together on a first start', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await TestStack.create(ENV);
+  });
+
+  afterAll(() => stack.dispose());
+
+  it('is no loss when the first epoch is recorded between an instance’s two reads', async () => {
+    // The second instance reads the marker (none yet), then the first starts whole, claims
+    // the marker and records it, then the second reads that record: the marker it read is
+    // older than the row, and Redis holds the recorded epoch all along.
+    const current = RedisEpochRepository.prototype.current;
+    let first: NestFastifyApplication | undefined;
+    const spy = jest
+      .spyOn(RedisEpochRepository.prototype, 'current')
+      .mockImplementationOnce(async function (this: RedisEpochRepository) {
+        first = await stack.start();
+        return current.call(this);
+      });
+    try {
+      const second = await stack.start();
+      expect(first).toBeDefined();
+      expect(await epoch(stack)).toMatchObject({ losses: 0, owned_before: null });
+      for (const app of [first!, second]) {
+        expect(await lossesSeen(app)).toBe(0);
+        expect(app.get(RedisEpoch).ownedBeforeMs()).toBeNull();
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
