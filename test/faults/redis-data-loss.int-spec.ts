@@ -211,38 +211,56 @@ describe('fault: Redis lost its data while no instance ran', () => {
   });
 });
 
-describe('instances started together on a first start', () => {
+describe('two instances reading the marker before a concurrent change', () => {
   let stack: TestStack;
+  let first: NestFastifyApplication | undefined;
+  let second: NestFastifyApplication;
 
   beforeAll(async () => {
-    stack = await TestStack.create(ENV);
+    // Only the checks the tests call: the interleaving below is theirs alone.
+    stack = await TestStack.create({ ...ENV, REDIS_EPOCH_CHECK_MS: '60000' });
   });
 
   afterAll(() => stack.dispose());
 
-  it('is no loss when the first epoch is recorded between an instance’s two reads', async () => {
-    // The second instance reads the marker (none yet), then the first starts whole, claims
-    // the marker and records it, then the second reads that record: the marker it read is
-    // older than the row, and Redis holds the recorded epoch all along.
+  /** Runs `before` when the next instance to look at the row has read the marker already. */
+  async function betweenMarkerAndRow<T>(before: () => Promise<unknown>, run: () => Promise<T>) {
     const current = RedisEpochRepository.prototype.current;
-    let first: NestFastifyApplication | undefined;
     const spy = jest
       .spyOn(RedisEpochRepository.prototype, 'current')
       .mockImplementationOnce(async function (this: RedisEpochRepository) {
-        first = await stack.start();
+        await before();
         return current.call(this);
       });
     try {
-      const second = await stack.start();
-      expect(first).toBeDefined();
-      expect(await epoch(stack)).toMatchObject({ losses: 0, owned_before: null });
-      for (const app of [first!, second]) {
-        expect(await lossesSeen(app)).toBe(0);
-        expect(app.get(RedisEpoch).ownedBeforeMs()).toBeNull();
-      }
+      return await run();
     } finally {
       spy.mockRestore();
     }
+  }
+
+  it('is no loss when the first epoch is recorded between an instance’s two reads', async () => {
+    // The second instance reads no marker; the first starts whole, claims the marker and
+    // records it; then the second reads that record. Redis held the recorded epoch all along.
+    second = await betweenMarkerAndRow(
+      async () => (first = await stack.start()),
+      () => stack.start(),
+    );
+    expect(await epoch(stack)).toMatchObject({ losses: 0, owned_before: null });
+    for (const app of [first!, second]) {
+      expect(await lossesSeen(app)).toBe(0);
+      expect(app.get(RedisEpoch).ownedBeforeMs()).toBeNull();
+    }
+  });
+
+  it('is one loss when the other instance records it between an instance’s two reads', async () => {
+    await stack.redis.del(`${stack.prefix}epoch`);
+    await betweenMarkerAndRow(
+      () => first!.get(RedisEpoch).check(),
+      () => second.get(RedisEpoch).check(),
+    );
+    expect(await epoch(stack)).toMatchObject({ losses: 1, recovery_requested: 1 });
+    for (const app of [first!, second]) expect(await lossesSeen(app)).toBe(1);
   });
 });
 
@@ -277,6 +295,33 @@ describe('a command in flight when Redis restarts', () => {
       expect(await client.ping()).toBe('PONG');
     } finally {
       pauser.disconnect();
+      client.disconnect();
+    }
+  });
+
+  it('that nobody waits for is rejected without an unhandled rejection (it would end the process)', async () => {
+    const client = createRedis(stack.config(), 'resubscribe');
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      await client.subscribe('probe');
+      // On reconnect ioredis sends SUBSCRIBE again and does not wait for its answer: the
+      // connection dropping once more before that answer leaves it in flight.
+      const droppedAgain = new Promise<void>((resolve) =>
+        client.once('ready', () => {
+          client.stream.destroy();
+          resolve();
+        }),
+      );
+      client.stream.destroy();
+      await droppedAgain;
+      await new Promise((resolve) => client.once('ready', resolve));
+      expect(await client.ping()).toBe('PONG');
+      await sleep(100);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
       client.disconnect();
     }
   });
