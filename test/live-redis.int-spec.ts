@@ -146,6 +146,51 @@ describe('the live stream when Redis fails', () => {
     expect(stream.ended).toBe(false);
   });
 
+  it('Redis restarted without its data: a stream opened before the instance’s catch-up sees the gap is not reset, and misses nothing', async () => {
+    const live = app.get(LiveEvents);
+    const history = app.get(StreamHistory);
+    const before = await open();
+    const [last] = await eventually(() => live.publish(tenant.tenantId, [marker(31)]));
+    await before.waitFor('the last event before the loss', (c) => c.events.at(-1)?.id === last.id);
+    // The instance's catch-up reads from the last event it passed on; it waits here until
+    // a stream has opened on the new history.
+    let release!: () => void;
+    const opened = new Promise<void>((resolve) => (release = resolve));
+    const read = history.after.bind(history);
+    let held = false;
+    const answered = new Set<string>();
+    const reads = jest.spyOn(history, 'after').mockImplementation(async (...args) => {
+      if (args[1] === last.id && !held) {
+        held = true;
+        await opened;
+      }
+      const page = await read(...args);
+      answered.add(args[1]);
+      return page;
+    });
+    try {
+      await redis.wipe();
+      await eventually(async () => expect(held).toBe(true), 15_000);
+      const after = await eventually(async () => {
+        const stream = await open();
+        expect(stream.status).toBe(200);
+        return stream;
+      });
+      await after.waitFor('its opening position', (c) => c.lastEventId !== undefined);
+      // Its own catch-up is done: it is in step with the channel when the gap is found.
+      await eventually(async () => expect(answered.has(after.lastEventId!)).toBe(true));
+      const [next] = await live.publish(tenant.tenantId, [marker(32)]);
+      release();
+      await before.waitFor('the reset', (c) => c.of('reset').length === 1, 15_000);
+      await after.waitFor('the next event', (c) => c.events.at(-1)?.id === next.id);
+      expect(after.events.map((e) => [e.event, e.id])).toEqual([['window.closed', next.id]]);
+      expect(after.ended).toBe(false);
+    } finally {
+      release();
+      reads.mockRestore();
+    }
+  });
+
   it('a history begun again after Redis lost it tells a resume from before that it has a gap, whoever begins it', async () => {
     const live = app.get(LiveEvents);
     const history = app.get(StreamHistory);

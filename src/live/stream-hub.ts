@@ -300,9 +300,18 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, Chann
     if (whole > 0) for (const e of events) this.metrics.liveEventsSent.inc({ type: e.type }, whole);
   }
 
-  /** The group's history lost events its streams had not seen (Redis lost its data). */
-  lost(group: TenantGroup, head: string): void {
-    for (const client of group.clients) if (!client.replaying) this.sendReset(client, head);
+  /**
+   * The channel's catch-up found the history no longer reaches back to the group's
+   * position (Redis lost its data). Each stream reads its own way back instead of being
+   * reset: one that began after the loss is still covered by the history and gets what it
+   * missed; the others find the gap and are reset.
+   */
+  lost(group: TenantGroup): void {
+    for (const client of group.clients) {
+      if (client.replaying) continue;
+      client.replaying = true;
+      void this.catchUp(client);
+    }
   }
 
   private forget(client: StreamClient, group: TenantGroup): void {

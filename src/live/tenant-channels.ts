@@ -29,8 +29,8 @@ export interface TenantGroup {
 export interface ChannelListener {
   /** A batch of the tenant's events, in history order. */
   deliver(group: TenantGroup, events: LiveEvent[]): void;
-  /** The history lost events the group's streams had not seen; it goes on from `head`. */
-  lost(group: TenantGroup, head: string): void;
+  /** The history no longer reaches back to the group's position; it goes on from its head. */
+  lost(group: TenantGroup): void;
 }
 
 /** History entries read per round trip when catching up. */
@@ -211,7 +211,7 @@ export class TenantChannels {
       const page = await this.history.after(group.tenantId, group.position, HISTORY_PAGE);
       if (page.gap) {
         group.position = await this.history.touch(group.tenantId);
-        this.listener?.lost(group, group.position);
+        this.listener?.lost(group);
         return;
       }
       this.deliver(group, page.events);
