@@ -93,8 +93,9 @@ export class RedisEpoch implements OnApplicationBootstrap, BeforeApplicationShut
         return this.adopt(recorded, false);
       } else {
         const next = await this.successorOf(recorded, marker);
-        // The marker was read before the row: a concurrent first start may have claimed
-        // and recorded it in between. Redis holding the recorded epoch is no loss.
+        // The marker was read before the row: another instance may have claimed and
+        // recorded an epoch in between (a first start, or a loss it saw first). Redis
+        // holding the recorded epoch is no loss, or one that instance has recorded.
         if (next.id === recorded.epochId) return this.adopt(recorded, false);
         const changed = await this.repository.change(
           recorded.epochId,
