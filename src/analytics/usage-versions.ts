@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { defineScript, type ScriptCommand } from '../infra/redis/define-script';
 import { ANALYTICS_VERSIONS_REDIS, REDIS } from '../infra/redis/redis.tokens';
 import { AnalyticsKeys } from '../infra/redis/redis-keys';
+import { staySubscribed } from '../infra/redis/stay-subscribed';
 import { DAY_MS } from './bucket-plan';
 
 /** A tenant's changed UTC days (day numbers since the epoch); both null: anything may have changed. */
@@ -51,14 +52,6 @@ export class UsageVersions implements OnModuleInit {
     this.keys = new AnalyticsKeys(config.redisKeyPrefix);
     this.ttlMs = config.analytics.cacheTtlMs;
     this.readVersions = defineScript(redis, 'tallyReadVersions', READ_VERSIONS_LUA);
-    // Subscribing takes a connection over for good (a lazy one: its first 'ready' comes
-    // with onModuleInit's SUBSCRIBE). ioredis subscribes again after a reconnect; what
-    // was published meanwhile is lost, so a reconnect means "anything".
-    let connectedBefore = false;
-    this.subscriber.on('ready', () => {
-      if (connectedBefore) this.notify(null, null);
-      connectedBefore = true;
-    });
   }
 
   onChange(listener: VersionListener): void {
@@ -71,7 +64,9 @@ export class UsageVersions implements OnModuleInit {
       const { t, d } = JSON.parse(message) as { t: string; d: number[] };
       this.notify(t, d);
     });
-    await this.subscriber.subscribe(this.keys.channel);
+    // Subscribing takes the connection over for good. What was published while it was
+    // down is lost, so a reconnect means "anything".
+    await staySubscribed(this.subscriber, this.keys.channel, () => this.notify(null, null));
   }
 
   /** The digest of the days' current versions; throws when Redis cannot be asked. */

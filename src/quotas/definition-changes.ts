@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QuotaKeys } from '../infra/redis/redis-keys';
 import { QUOTA_CHANGES_REDIS, REDIS } from '../infra/redis/redis.tokens';
+import { staySubscribed } from '../infra/redis/stay-subscribed';
 
 type Listener = (tenantId: string | null) => void;
 
@@ -24,14 +25,6 @@ export class DefinitionChanges implements OnModuleInit {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.channel = new QuotaKeys(config.redisKeyPrefix).definitionsChannel;
-    // The connection is lazy: its first 'ready' comes with the SUBSCRIBE of onModuleInit,
-    // after this listener, which must not take it for a reconnect.
-    // ioredis subscribes again by itself after a reconnect; what was said meanwhile is lost.
-    let connectedBefore = false;
-    this.subscriber.on('ready', () => {
-      if (connectedBefore) this.notify(null);
-      connectedBefore = true;
-    });
   }
 
   /** `tenantId` null: anything may have changed (a reconnect). */
@@ -43,7 +36,8 @@ export class DefinitionChanges implements OnModuleInit {
     this.subscriber.on('message', (channel: string, tenantId: string) => {
       if (channel === this.channel) this.notify(tenantId);
     });
-    await this.subscriber.subscribe(this.channel);
+    // What was said while disconnected is lost: after a reconnect, anything may have changed.
+    await staySubscribed(this.subscriber, this.channel, () => this.notify(null));
   }
 
   /** After the change has committed. A failure only delays other instances until expiry. */
