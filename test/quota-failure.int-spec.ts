@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import type { Redis } from 'ioredis';
+import { LIMITER_REDIS, REDIS } from '../src/infra/redis/redis.tokens';
 import { createKey, createTenant, ensureCustomer, request } from './support/api';
 import { eventually, TestStack } from './support/harness';
 import { reachable } from './support/services';
@@ -137,6 +139,13 @@ describe('quota failure policy when Redis is unreachable', () => {
 
   it('enforces again once Redis is back', async () => {
     await redis.start();
+    // Each instance reconnects on its own backoff (up to 2 s apart), failing open until then.
+    await eventually(async () => {
+      for (const app of [open, closed]) {
+        for (const token of [REDIS, LIMITER_REDIS])
+          expect(app.get<Redis>(token).status).toBe('ready');
+      }
+    });
     await eventually(async () => {
       const reply = await request(closed, 'POST', '/v1/quotas/consume', { ...as, body });
       expect(reply.body).toMatchObject({ allowed: true, enforced: true, remaining: 0 });
