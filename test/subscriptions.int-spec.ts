@@ -4,23 +4,8 @@ import { UsageVersions } from '../src/analytics/usage-versions';
 import { DefinitionChanges } from '../src/quotas/definition-changes';
 import { ANALYTICS_VERSIONS_REDIS, QUOTA_CHANGES_REDIS } from '../src/infra/redis/redis.tokens';
 import { createTenant, ensureCustomer, request } from './support/api';
+import { dropTwice } from './support/drop-twice';
 import { eventually, TestStack } from './support/harness';
-
-/**
- * Drops the connection, and again as soon as it is back: ioredis's own SUBSCRIBE after the
- * first reconnect is then in flight, unanswered, when the connection goes.
- */
-async function dropTwice(client: Redis): Promise<void> {
-  const droppedAgain = new Promise<void>((resolve) =>
-    client.once('ready', () => {
-      client.stream.destroy();
-      resolve();
-    }),
-  );
-  client.stream.destroy();
-  await droppedAgain;
-  await new Promise((resolve) => client.once('ready', resolve));
-}
 
 describe('Pub/Sub connections whose reconnect drops before its SUBSCRIBE is answered', () => {
   let stack: TestStack;

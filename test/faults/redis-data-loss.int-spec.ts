@@ -5,6 +5,7 @@ import { Metrics } from '../../src/infra/metrics/metrics';
 import { RedisEpoch } from '../../src/redis-epoch';
 import { RedisEpochRepository } from '../../src/redis-epoch/redis-epoch.repository';
 import { createTenant, event, type EventInput, ingest } from '../support/api';
+import { dropTwice } from '../support/drop-twice';
 import { eventually, TestStack } from '../support/harness';
 import { checkLedger, type Ledger, Producers, reportFault } from '../support/ledger';
 import { ThrowawayRedis } from '../support/throwaway';
@@ -306,17 +307,8 @@ describe('a command in flight when Redis restarts', () => {
     process.on('unhandledRejection', note);
     try {
       await client.subscribe('probe');
-      // On reconnect ioredis sends SUBSCRIBE again and does not wait for its answer: the
-      // connection dropping once more before that answer leaves it in flight.
-      const droppedAgain = new Promise<void>((resolve) =>
-        client.once('ready', () => {
-          client.stream.destroy();
-          resolve();
-        }),
-      );
-      client.stream.destroy();
-      await droppedAgain;
-      await new Promise((resolve) => client.once('ready', resolve));
+      // ioredis's SUBSCRIBE again after the first reconnect is the command nobody waits for.
+      await dropTwice(client);
       expect(await client.ping()).toBe('PONG');
       await sleep(100);
       expect(unhandled).toEqual([]);
